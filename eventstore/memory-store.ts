@@ -26,9 +26,10 @@ export class MemoryEventStore implements EventStorePort {
     if (this.beforeAppend) await this.beforeAppend(stream);
     const existing = this.streams.get(stream) ?? [];
     const current = existing.length - 1;
-    if (typeof expected === 'number' && expected < current) {
+    const from = expected === 'no_stream' ? -1 : expected;
+    if (typeof from === 'number' && from < current) {
       // Idempotency as the server does it: the same ids right after the expected revision.
-      const slice = existing.slice(expected + 1, expected + 1 + events.length);
+      const slice = existing.slice(from + 1, from + 1 + events.length);
       if (slice.length === events.length && slice.every((e, i) => e.id === events[i].id)) {
         return { nextExpectedRevision: current };
       }
