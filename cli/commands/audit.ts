@@ -39,9 +39,35 @@ export function safeConnectionString(cs: string): string {
   return cs.replace(/\/\/[^@/]*@/, '//***@');
 }
 
-/** Writes respecting back-pressure, so a long replay piped to a slow reader stays in constant memory. */
-async function writeLine(line: string): Promise<void> {
-  if (!process.stdout.write(line + '\n')) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
+/**
+ * Stdout with back-pressure, so a long replay piped to a slow reader stays in constant memory;
+ * a reader that goes away (`| head`) ends the replay quietly instead of crashing on EPIPE.
+ */
+function stdoutLines(): { write(line: string): Promise<boolean>; close(): void } {
+  let gone = false;
+  const onError = (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') gone = true;
+    else throw err;
+  };
+  process.stdout.on('error', onError);
+  return {
+    async write(line) {
+      if (gone) return false;
+      if (!process.stdout.write(line + '\n')) {
+        await new Promise<void>((r) => {
+          const done = () => {
+            process.stdout.off('drain', done);
+            process.stdout.off('close', done);
+            r();
+          };
+          process.stdout.on('drain', done);
+          process.stdout.on('close', done);
+        });
+      }
+      return !gone;
+    },
+    close: () => void process.stdout.off('error', onError),
+  };
 }
 
 async function runReplay(argv: string[], store: EsdbEventStore): Promise<number> {
@@ -57,8 +83,13 @@ async function runReplay(argv: string[], store: EsdbEventStore): Promise<number>
   if (f.stream !== undefined && f.category !== undefined) throw new UsageError(`give --stream or --category, not both; usage: ${REPLAY_USAGE}`);
   if (f.since && f.until && f.since >= f.until) throw new UsageError('--since must be before --until');
   const json = has(p, 'json');
-  if (!json) await writeLine(tableHeader());
-  for await (const e of replay(store, f)) await writeLine(json ? jsonLine(e) : tableRow(e));
+  const out = stdoutLines();
+  try {
+    if (!json && !(await out.write(tableHeader()))) return 0;
+    for await (const e of replay(store, f)) if (!(await out.write(json ? jsonLine(e) : tableRow(e)))) break;
+  } finally {
+    out.close();
+  }
   return 0;
 }
 
