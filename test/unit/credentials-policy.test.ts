@@ -1,0 +1,77 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConfigError } from '../../core/errors';
+import { CredentialMetrics, prometheusText } from '../../credentials/metrics';
+import { DEFAULT_CREDENTIALS_CONFIG, loadCredentialsConfig, parseCredentialsConfig, parseDurationMs, policyFor } from '../../credentials/policy';
+
+describe('credential policies', () => {
+  test('durations: ISO-8601 and milliseconds; nonsense is a ConfigError', () => {
+    expect(parseDurationMs('PT15M', 'x')).toBe(900_000);
+    expect(parseDurationMs('P1DT1H', 'x')).toBe(90_000_000);
+    expect(parseDurationMs('PT0.5S', 'x')).toBe(500);
+    expect(parseDurationMs(1234, 'x')).toBe(1234);
+    expect(() => parseDurationMs('15m', 'validity')).toThrow(/validity: "15m" is not a duration/);
+    expect(() => parseDurationMs('PT', 'x')).toThrow(ConfigError);
+  });
+
+  test('the longest vmPrefix wins, the default covers the rest', () => {
+    const cfg = parseCredentialsConfig({
+      default: { threshold: 0.5, validity: 'PT1H' },
+      policies: [
+        { name: 'prod', vmPrefix: 'prod-', threshold: 0.8, validity: 'PT15M' },
+        { name: 'prod-db', vmPrefix: 'prod-db-', threshold: 0.9 },
+      ],
+      alerts: { threshold: 5, window: 'PT5M' },
+    });
+    expect(policyFor(cfg, 'dev-1')).toMatchObject({ name: 'default', threshold: 0.5, validityMs: 3_600_000 });
+    expect(policyFor(cfg, 'prod-web-1')).toMatchObject({ name: 'prod', threshold: 0.8, validityMs: 900_000 });
+    expect(policyFor(cfg, 'prod-db-1')).toMatchObject({ name: 'prod-db', threshold: 0.9, validityMs: 3_600_000 });
+    expect(cfg.alerts).toEqual({ threshold: 5, windowMs: 300_000 });
+  });
+
+  test('bad values are rejected once, with the place and the fix', () => {
+    expect(() => parseCredentialsConfig({ default: { threshold: 1.5 } })).toThrow(/default.threshold: 1.5 must be a number from 0 to 1/);
+    expect(() => parseCredentialsConfig({ policies: [{ threshold: 0.5 }] })).toThrow(/needs a name and a vmPrefix/);
+    expect(() => parseCredentialsConfig({ password: { length: 6 } })).toThrow(/length 6/);
+  });
+
+  test('no file: defaults; FORESIGHT_CREDENTIALS_POLICY pointing nowhere: ConfigError; a YAML file is read', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cred-pol-'));
+    expect(loadCredentialsConfig(dir, {})).toBe(DEFAULT_CREDENTIALS_CONFIG);
+    expect(() => loadCredentialsConfig(dir, { FORESIGHT_CREDENTIALS_POLICY: path.join(dir, 'none.yaml') })).toThrow(/no such file/);
+    fs.writeFileSync(path.join(dir, 'credentials.yaml'), 'default:\n  threshold: 0.7\n  maxOutstandingPerUser: 1\n');
+    expect(loadCredentialsConfig(dir, {}).default).toMatchObject({ threshold: 0.7, maxOutstandingPerUser: 1 });
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('credential metrics', () => {
+  test('hit rate and waste are derived from the events', () => {
+    const m = new CredentialMetrics();
+    const pre = (id: string) =>
+      m.observe({
+        type: 'CredentialPreProvisioned',
+        data: { credentialId: id, keyFingerprint: 'f', ciphertextDigest: 'd', userId: 'u', vmId: 'v', issuedAt: '', expiresAt: '', riskScore: 1, threshold: 0.5, modelVersion: 'm', policy: 'p' },
+      });
+    pre('a');
+    pre('b');
+    pre('c');
+    m.observe({ type: 'CredentialDelivered', data: { credentialId: 'a', requestId: 'r1', source: 'pre-provisioned', deliveredAt: '' } });
+    m.observe({ type: 'CredentialDelivered', data: { credentialId: 'a', requestId: 'r2', source: 'pre-provisioned', deliveredAt: '' } });
+    m.observe({ type: 'CredentialDelivered', data: { credentialId: 'x', requestId: 'r3', source: 'on-demand', deliveredAt: '' } });
+    m.observe({ type: 'CredentialDelivered', data: { credentialId: 'y', requestId: 'r4', source: 'refreshed', deliveredAt: '' } });
+    m.observe({ type: 'CredentialExpired', data: { credentialId: 'b', expiredAt: '', wasted: true } });
+    m.skip('user-cap');
+    m.requestServed('pre-provisioned', 2);
+    const s = m.snapshot();
+    expect(s.hitRate).toBe(0.5);
+    expect(s.preProvisionedDelivered).toBe(1);
+    expect(s.wasteRate).toBe(0.5); // a used, b wasted, c unresolved
+    const text = prometheusText(s);
+    expect(text).toContain('foresight_access_requests_total{source="pre-provisioned"} 2');
+    expect(text).toContain('foresight_credential_hit_rate 0.5');
+    expect(text).toContain('foresight_preprovisioning_skipped_total{reason="user-cap"} 1');
+    expect(text).toMatch(/# TYPE foresight_credentials_wasted_total counter\nforesight_credentials_wasted_total 1/);
+  });
+});
