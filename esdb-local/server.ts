@@ -1,0 +1,105 @@
+/**
+ * Wires the store to a gRPC server: Streams and ServerFeatures, plaintext or TLS. Every other
+ * EventStoreDB service (gossip, persistent subscriptions, projections, users, operations) is not
+ * registered and answers UNIMPLEMENTED.
+ */
+import * as fs from 'node:fs';
+import { Server, ServerCredentials, ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
+import { StreamsService } from '@eventstore/db-client/generated/streams_grpc_pb';
+import { ServerFeaturesService } from '@eventstore/db-client/generated/serverfeatures_grpc_pb';
+import * as features from '@eventstore/db-client/generated/serverfeatures_pb';
+import type { Empty } from '@eventstore/db-client/generated/shared_pb';
+import type { Logger } from '../core/log';
+import { Store } from './store';
+import { streamsService } from './streams-service';
+
+export const SERVER_VERSION = '23.10.0-esdb-local';
+/** EventStoreDB's default maximum append size (1 MiB of data and metadata). */
+export const DEFAULT_MAX_APPEND_SIZE = 1024 * 1024;
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  tls?: { certFile: string; keyFile: string };
+  maxAppendSize?: number;
+  logger: Logger;
+}
+
+export interface RunningServer {
+  port: number;
+  store: Store;
+  /** Stops accepting calls, ends subscriptions, waits for pending writes, fsyncs and closes. */
+  close(): Promise<void>;
+}
+
+function serverFeatures() {
+  return {
+    getSupportedMethods(_call: ServerUnaryCall<Empty, features.SupportedMethods>, callback: sendUnaryData<features.SupportedMethods>) {
+      const reply = new features.SupportedMethods();
+      reply.setEventStoreServerVersion(SERVER_VERSION);
+      for (const name of ['read', 'append', 'delete', 'tombstone']) {
+        const m = new features.SupportedMethod();
+        m.setServiceName('event_store.client.streams.streams');
+        m.setMethodName(name);
+        reply.addMethods(m);
+      }
+      callback(null, reply);
+    },
+  };
+}
+
+export class PortInUseError extends Error {}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const credentials = opts.tls
+    ? ServerCredentials.createSsl(null, [
+        { cert_chain: fs.readFileSync(opts.tls.certFile), private_key: fs.readFileSync(opts.tls.keyFile) },
+      ])
+    : ServerCredentials.createInsecure();
+  const store = new Store(opts.dataDir);
+  const subscriptions = new Set<() => void>();
+  const server = new Server({ 'grpc.max_receive_message_length': 17 * 1024 * 1024 });
+  server.addService(StreamsService, streamsService({
+    store,
+    logger: opts.logger,
+    maxAppendSize: opts.maxAppendSize ?? DEFAULT_MAX_APPEND_SIZE,
+    subscriptions,
+  }));
+  server.addService(ServerFeaturesService, serverFeatures());
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${opts.host}:${opts.port}`, credentials, (err, p) => (err ? reject(err) : resolve(p))),
+    );
+  } catch (err) {
+    await store.close();
+    const msg = err instanceof Error ? err.message : String(err);
+    if (/EADDRINUSE|address already in use|No address added/i.test(msg)) {
+      throw new PortInUseError(`port ${opts.port} on ${opts.host} is taken; stop whatever holds it or pass another --port`);
+    }
+    throw err;
+  }
+  let closing: Promise<void> | null = null;
+  return {
+    port,
+    store,
+    close() {
+      closing ??= (async () => {
+        for (const end of [...subscriptions]) end();
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, 3000);
+          server.tryShutdown(() => {
+            clearTimeout(force);
+            resolve();
+          });
+        });
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
