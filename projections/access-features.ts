@@ -122,7 +122,7 @@ export function accessAggregation(): Aggregation<AccessInput, UserWindowAcc, Use
       for (const [vmId, p] of Object.entries(acc?.pairs ?? {})) last[vmId] = Math.max(last[vmId] ?? -Infinity, p.lastAccess);
       const out = Object.keys(last)
         .sort()
-        .filter((vmId) => w.end - last[vmId] <= ttl)
+        .filter((vmId) => acc?.pairs[vmId] !== undefined || w.end - last[vmId] <= ttl)
         .map((vmId) => features(userId, vmId, w, acc, last[vmId], ctx));
       // A pair is carried while it still emits; it is dropped at the first window past its TTL.
       const next: Record<string, number> = {};

@@ -73,7 +73,7 @@ export function networkAggregation(): Aggregation<NetworkTelemetry, NetworkAcc, 
     close(id, w, acc, carry, ctx) {
       const ttl = ctx.networkTtlMs ?? NETWORK_ACTIVE_TTL_MS;
       const lastSeen = Math.max(carry?.lastSeen ?? -Infinity, acc?.lastSeen ?? -Infinity);
-      if (w.end - lastSeen > ttl) return { out: [], carry: undefined };
+      if (!acc && w.end - lastSeen > ttl) return { out: [], carry: undefined };
       return { out: [features(id, w, acc)], carry: { lastSeen } };
     },
     preview(id, w, acc) {
