@@ -1,0 +1,76 @@
+import { silentLogger, type Logger } from '../core/log';
+import { withRetry } from '../core/retry';
+import type { Topic } from '../schemas';
+import { catalogue, topicConfig, type TopicSpec } from './catalogue';
+import { kafkaError } from './errors';
+import { createKafka, type KafkaConnection } from './kafka';
+import { ensureSchemas } from './registry';
+
+export interface EnsureTopicsResult {
+  created: string[];
+  existing: string[];
+  /** Existing topics with fewer partitions than the catalogue asks for (left as they are). */
+  mismatched: Array<{ name: string; partitions: number; wanted: number }>;
+}
+
+/**
+ * Creates missing topics; leaves existing ones alone (idempotent). Partitions are never changed
+ * behind a running system's back: growing them moves keys between partitions.
+ */
+export async function ensureTopics(
+  conn: KafkaConnection,
+  opts: { specs?: TopicSpec[]; replicationFactor?: number; log?: Logger } = {},
+): Promise<EnsureTopicsResult> {
+  const specs = opts.specs ?? catalogue();
+  const log = opts.log ?? silentLogger;
+  const admin = createKafka(conn, 'foresight-admin', log).admin();
+  try {
+    await admin.connect();
+    const existingNames = new Set(await admin.listTopics());
+    const missing = specs.filter((s) => !existingNames.has(s.name));
+    if (missing.length) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({
+          topic: s.name,
+          numPartitions: s.partitions,
+          replicationFactor: opts.replicationFactor ?? 1,
+          configEntries: topicConfig(s),
+        })),
+      });
+    }
+    const present = specs.filter((s) => existingNames.has(s.name));
+    const mismatched: EnsureTopicsResult['mismatched'] = [];
+    if (present.length) {
+      const md = await admin.fetchTopicMetadata({ topics: present.map((s) => s.name) });
+      for (const t of md.topics) {
+        const wanted = present.find((s) => s.name === t.name)!.partitions;
+        if (t.partitions.length < wanted) mismatched.push({ name: t.name, partitions: t.partitions.length, wanted });
+      }
+    }
+    for (const m of mismatched) log.warn('topic has fewer partitions than the catalogue', m);
+    return { created: missing.map((s) => s.name), existing: present.map((s) => s.name), mismatched };
+  } catch (err) {
+    // Two processes racing to create the same topic: the loser sees TOPIC_ALREADY_EXISTS.
+    if ((err as { type?: string }).type === 'TOPIC_ALREADY_EXISTS') return ensureTopics(conn, opts);
+    throw kafkaError(err, 'ensure topics');
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/**
+ * The start-up admin step every role runs: topics and schemas exist, BACKWARD per subject.
+ * Retries while the broker or registry is still coming up.
+ */
+export async function ensureStreams(
+  cfg: { kafka: KafkaConnection; schemaRegistry: { url: string } },
+  opts: { topics?: readonly Topic[]; namespace?: string; replicationFactor?: number; log?: Logger; retries?: number } = {},
+): Promise<{ topics: EnsureTopicsResult; schemaIds: Map<Topic, number> }> {
+  const log = opts.log ?? silentLogger;
+  const retry = { retries: opts.retries ?? 8, initialMs: 250, maxMs: 5000, onRetry: (err: unknown, n: number) => log.warn('streams not ready, retrying', { attempt: n, error: err }) };
+  const specs = catalogue(opts.namespace, opts.topics);
+  const topics = await withRetry(() => ensureTopics(cfg.kafka, { specs, replicationFactor: opts.replicationFactor, log }), retry);
+  const schemaIds = await withRetry(() => ensureSchemas(cfg.schemaRegistry.url, opts.topics, { namespace: opts.namespace }), retry);
+  return { topics, schemaIds };
+}

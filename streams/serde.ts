@@ -1,0 +1,152 @@
+import { Type, type Resolver } from 'avsc';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { InvalidInputError } from '../core/errors';
+import { loadSchema, type Topic, type TopicRecords } from '../schemas';
+import { BadRecordError, registryError } from './errors';
+import { createRegistryClient, registerSchema, valueSubject } from './registry';
+
+/** Confluent wire format: magic byte 0, 4-byte big-endian schema id, Avro binary. */
+export const MAGIC_BYTE = 0;
+export const HEADER_BYTES = 5;
+
+export function frame(schemaId: number, avro: Buffer): Buffer {
+  const head = Buffer.alloc(HEADER_BYTES);
+  head.writeUInt8(MAGIC_BYTE, 0);
+  head.writeInt32BE(schemaId, 1);
+  return Buffer.concat([head, avro]);
+}
+
+/** Splits a wire-format value; throws BadRecordError('no-magic-byte') when it is not one. */
+export function unframe(buf: Buffer | null | undefined): { schemaId: number; payload: Buffer } {
+  if (!buf || buf.length === 0) throw new BadRecordError('no-magic-byte', 'empty value');
+  if (buf[0] !== MAGIC_BYTE) throw new BadRecordError('no-magic-byte', `first byte is ${buf[0]}, expected 0`);
+  if (buf.length < HEADER_BYTES) throw new BadRecordError('no-magic-byte', `value of ${buf.length} bytes is shorter than the 5-byte header`);
+  return { schemaId: buf.readInt32BE(1), payload: buf.subarray(HEADER_BYTES) };
+}
+
+/**
+ * avsc types built without logical-type hooks, so timestamp-millis reads and writes as a plain
+ * number of epoch ms (not a Date) and a long outside the safe-integer range fails loudly
+ * ("potential precision loss") instead of rounding.
+ */
+export function avroType(schema: object): Type {
+  return Type.forSchema(schema as never);
+}
+
+/** Every field path where `value` does not fit `type`, as readable strings (empty when valid). */
+export function schemaProblems(type: Type, value: unknown): string[] {
+  const problems: string[] = [];
+  type.isValid(value, {
+    errorHook: (path: string[], v: unknown, t: Type) => {
+      const shown = v === undefined ? 'missing' : JSON.stringify(v);
+      problems.push(`${path.join('.') || '(value)'}: ${shown} is not ${describe(t)}`);
+    },
+  });
+  return problems;
+}
+
+function describe(t: Type): string {
+  const s = t.schema() as unknown;
+  if (typeof s === 'string') return `a ${s}`;
+  const o = s as { type?: string; symbols?: string[]; name?: string };
+  if (o.type === 'enum' && o.symbols) return `one of ${o.symbols.join(', ')}`;
+  if (Array.isArray(s)) return `one of ${JSON.stringify(s)}`;
+  return `a ${o.type ?? 'value'}${o.name ? ` (${o.name})` : ''}`;
+}
+
+export interface Decoded<T extends Topic> {
+  value: TopicRecords[T];
+  schemaId: number;
+}
+
+export interface Serde {
+  /**
+   * Validates against the topic's schema and frames with the id registered under the subject of
+   * `physical` (the Kafka topic written to; defaults to the topic's own name).
+   */
+  encode<T extends Topic>(topic: T, value: TopicRecords[T], physical?: string): Promise<Buffer>;
+  /** Reads any writer schema registered for the topic as our (reader) schema. */
+  decode<T extends Topic>(topic: T, buf: Buffer | null | undefined): Promise<Decoded<T>>;
+  /** The registered id of our schema for the topic (registers it, BACKWARD, on first use). */
+  schemaIdFor(topic: Topic, physical?: string): Promise<number>;
+  readerType(topic: Topic): Type;
+}
+
+/**
+ * One serde per process role. Caches: our reader types by topic, registered ids by topic, writer
+ * types by schema id, resolvers by (topic, writer id). Failed lookups are not cached, so a
+ * registry outage is retried by the caller.
+ */
+export function createSerde(opts: { registryUrl: string; client?: SchemaRegistry }): Serde {
+  const client = opts.client ?? createRegistryClient(opts.registryUrl);
+  const readers = new Map<Topic, Type>();
+  const ids = new Map<string, Promise<number>>();
+  const writers = new Map<number, Promise<Type>>();
+  const resolvers = new Map<string, Resolver | null>();
+
+  const readerType = (topic: Topic): Type => {
+    let t = readers.get(topic);
+    if (!t) readers.set(topic, (t = avroType(loadSchema(topic))));
+    return t;
+  };
+
+  const schemaIdFor = (topic: Topic, physical: string = topic): Promise<number> => {
+    let p = ids.get(physical);
+    if (!p) {
+      p = registerSchema(client, opts.registryUrl, valueSubject(physical), loadSchema(topic));
+      ids.set(physical, p);
+      p.catch(() => ids.delete(physical));
+    }
+    return p;
+  };
+
+  const writerType = (id: number): Promise<Type> => {
+    let p = writers.get(id);
+    if (!p) {
+      p = client.getSchema(id).then(
+        (s) => avroType(JSON.parse(JSON.stringify((s as unknown as Type).schema()))),
+        (err) => {
+          const mapped = registryError(err, `schema id ${id}`);
+          if (!mapped.retriable && /HTTP 404/.test(mapped.message)) throw new BadRecordError('unknown-schema-id', `schema id ${id} is not in the registry`, err);
+          if (!mapped.retriable) throw new BadRecordError('incompatible-schema', `schema id ${id}: ${mapped.message}`, err);
+          throw mapped;
+        },
+      );
+      writers.set(id, p);
+      p.catch(() => writers.delete(id));
+    }
+    return p;
+  };
+
+  return {
+    readerType,
+    schemaIdFor,
+    async encode(topic, value, physical) {
+      const type = readerType(topic);
+      const problems = schemaProblems(type, value);
+      if (problems.length) throw new InvalidInputError(`${topic}: ${problems.join('; ')}`);
+      return frame(await schemaIdFor(topic, physical), type.toBuffer(value));
+    },
+    async decode<T extends Topic>(topic: T, buf: Buffer | null | undefined): Promise<Decoded<T>> {
+      const { schemaId, payload } = unframe(buf);
+      const writer = await writerType(schemaId);
+      const reader = readerType(topic);
+      const key = `${topic}/${schemaId}`;
+      let resolver = resolvers.get(key);
+      if (resolver === undefined) {
+        try {
+          resolver = writer.equals(reader) ? null : reader.createResolver(writer);
+        } catch (err) {
+          throw new BadRecordError('incompatible-schema', `schema id ${schemaId} cannot be read as ${topic}: ${(err as Error).message}`, err);
+        }
+        resolvers.set(key, resolver);
+      }
+      try {
+        const value = resolver ? reader.fromBuffer(payload, resolver) : reader.fromBuffer(payload);
+        return { value: value as TopicRecords[T], schemaId };
+      } catch (err) {
+        throw new BadRecordError('undecodable', `bytes do not decode with schema id ${schemaId}: ${(err as Error).message}`, err);
+      }
+    },
+  };
+}
