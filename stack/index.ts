@@ -71,24 +71,24 @@ export async function status(cfg: Config): Promise<StackStatus> {
   const available = cfg.eventStore.external || eventStoreAvailable();
   return {
     kafka: {
-      ...base(cfg.kafka.external, kRec),
       brokers: cfg.kafka.brokers,
+      ...base(cfg.kafka.external, kRec),
       healthy: k.healthy,
       ...(k.error ? { error: k.error } : {}),
       ...(ca ? { ssl: { port: cfg.ports.kafkaSsl, ca } } : {}),
     },
-    schemaRegistry: { ...base(cfg.schemaRegistry.external, rRec), url: cfg.schemaRegistry.url, healthy: r.healthy, compatibility: r.compatibility, ...(r.error ? { error: r.error } : {}) },
+    schemaRegistry: { url: cfg.schemaRegistry.url, ...base(cfg.schemaRegistry.external, rRec), healthy: r.healthy, compatibility: r.compatibility, ...(r.error ? { error: r.error } : {}) },
     eventStore: {
-      ...base(cfg.eventStore.external, eRec),
       connectionString: cfg.eventStore.connectionString,
+      ...base(cfg.eventStore.external, eRec),
       available,
       healthy: e?.healthy ?? false,
       ...(e?.error ? { error: e.error } : available ? {} : { error: 'not available yet (esdb-local/main.ts is not in this checkout)' }),
     },
     hsm: {
+      module: cfg.hsm.module,
       ...base(cfg.hsm.external),
       managed: !cfg.hsm.external && Boolean(readHsmManifest(cfg)),
-      module: cfg.hsm.module,
       softhsm2Conf: cfg.hsm.external ? undefined : layout(cfg).softhsmConf,
       tokens: h.tokens,
       healthy: h.healthy,
@@ -108,7 +108,7 @@ function taken(port: number, what: string, envVar: string): StackError {
 
 export interface UpResult {
   status: StackStatus;
-  /** Components this call started (empty when everything was already running). */
+  /** Components this call started, by pid-file name: kafka, registry, eventstore. */
   started: string[];
   /** Components found healthy on their ports but started by someone else (reused). */
   reused: string[];
@@ -149,12 +149,12 @@ async function upRegistry(cfg: Config, say: Say, started: string[], reused: stri
   let rec = runningRecord(l.run, 'registry');
   if (!rec && (await portInUse(cfg.ports.registry))) {
     if (!(await registryHealth(url)).healthy) throw taken(cfg.ports.registry, 'schema registry', 'FORESIGHT_REGISTRY_PORT');
-    reused.push('schemaRegistry');
+    reused.push('registry');
     say(`schema registry: one already answers at ${url}; reusing it`);
   } else if (!rec) {
     rec = startRegistry(cfg, findJava(21, 'FORESIGHT_REGISTRY_JAVA_HOME'), ensureApicurio(cfg, say));
     say(`schema registry: starting (pid ${rec.pid}, log ${rec.log})`);
-    started.push('schemaRegistry');
+    started.push('registry');
   }
   const h = await waitForRegistry(url, { rec });
   if (h.compatibility !== 'BACKWARD') await setGlobalCompatibility(url, 'BACKWARD');
@@ -168,13 +168,13 @@ async function upEventStore(cfg: Config, say: Say, started: string[], reused: st
   let rec = runningRecord(l.run, 'eventstore');
   if (!rec && (await portInUse(cfg.ports.eventStore))) {
     if (!(await eventStoreHealth(cs)).healthy) throw taken(cfg.ports.eventStore, 'event store', 'FORESIGHT_EVENTSTORE_PORT');
-    reused.push('eventStore');
+    reused.push('eventstore');
     say(`event store: one already answers at ${cs}; reusing it`);
   } else if (!rec) {
     if (!eventStoreAvailable()) return say('event store: not available yet (esdb-local/main.ts is not in this checkout); skipped');
     rec = startEventStore(cfg);
     say(`event store: starting (pid ${rec.pid}, log ${rec.log})`);
-    started.push('eventStore');
+    started.push('eventstore');
   }
   await waitForEventStore(cs, { rec });
   say(`event store: ready at ${cs}`);
@@ -210,12 +210,12 @@ export async function up(cfg: Config, say: Say = () => undefined): Promise<UpRes
 }
 
 /** Stops only what this checkout's `stack up` started; `purge` also deletes data, tokens and keys. */
-export async function down(cfg: Config, o: { purge?: boolean } = {}, say: Say = () => undefined): Promise<string[]> {
+export async function down(cfg: Config, o: { purge?: boolean; only?: string[] } = {}, say: Say = () => undefined): Promise<string[]> {
   const l = layout(cfg);
   return withLock(path.join(l.run, 'stack.lock'), async () => {
     const stopped: string[] = [];
     await Promise.all(
-      ['registry', 'eventstore', 'kafka'].map(async (c) => {
+      ['registry', 'eventstore', 'kafka'].filter((c) => !o.only || o.only.includes(c)).map(async (c) => {
         if (await stopRecorded(l.run, c)) {
           stopped.push(c);
           say(`${c}: stopped`);
@@ -224,7 +224,7 @@ export async function down(cfg: Config, o: { purge?: boolean } = {}, say: Say = 
     );
     try {
       const owner = JSON.parse(fs.readFileSync(ownerFile(cfg), 'utf8')) as { home: string };
-      if (owner.home === cfg.home) fs.rmSync(ownerFile(cfg), { force: true });
+      if (owner.home === cfg.home && !runningRecord(l.run, 'kafka')) fs.rmSync(ownerFile(cfg), { force: true });
     } catch {
       /* none */
     }
