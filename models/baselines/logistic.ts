@@ -26,7 +26,11 @@ export function fitLogistic(rows: LogisticRow[], outputs: number, opts: { iterat
     const vw = new Float64Array(dim + 1);
     let n = 0;
     let pos = 0;
-    for (const r of rows) if (r.m[o]) (n++, (pos += r.y[o]));
+    for (const r of rows) {
+      if (!r.m[o]) continue;
+      n++;
+      pos += r.y[o];
+    }
     if (!n) continue;
     const rate = Math.min(1 - 1e-4, Math.max(1e-4, pos / n));
     b[o] = Math.log(rate / (1 - rate));

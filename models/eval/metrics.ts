@@ -11,7 +11,10 @@ export function rocAuc(scores: number[], labels: number[]): number {
     for (let k = i; k < j; k++) if (labels[idx[k]]) rankSum += avgRank;
     i = j;
   }
-  for (const l of labels) l ? pos++ : neg++;
+  for (const l of labels) {
+    if (l) pos++;
+    else neg++;
+  }
   if (!pos || !neg) return NaN;
   return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
 }
