@@ -10,7 +10,8 @@ import type { Event } from '../core/event';
 export type DeliverySource = 'pre-provisioned' | 'refreshed' | 'on-demand';
 /** How the credential now current came to exist. */
 export type CredentialOrigin = 'pre-provisioned' | 'on-demand' | 'refreshed';
-export type RevokedBy = 'admin' | 'waste-guard';
+/** 'system': the credential could not be served (e.g. its ciphertext is gone) and is replaced. */
+export type RevokedBy = 'admin' | 'waste-guard' | 'system';
 
 /** What every new credential carries: its id, the user key it is sealed for, and a digest of the sealed bytes. */
 export interface CredentialMaterial {

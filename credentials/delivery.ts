@@ -1,0 +1,148 @@
+import { ForesightError, InvalidInputError } from '../core/errors';
+import { silentLogger, type Logger } from '../core/log';
+import { handleCommand, loadStream } from '../eventstore/handler';
+import type { EventStorePort } from '../eventstore/port';
+import { credentialDecider, deliveryPath, MaterialRequiredError } from './credential-decider';
+import { credentialStream, isValidId, type CredentialEvent, type DeliverySource, type RevokedBy } from './events';
+import type { CredentialMetrics } from './metrics';
+import type { CredentialMinter } from './minter';
+import type { CredentialsConfig } from './policy';
+import type { CredentialVault } from './ports';
+import { sealedDigest, type SealedCredential } from './sealed';
+
+export interface AccessReply {
+  source: DeliverySource;
+  credentialId: string;
+  credential: SealedCredential;
+  issuedAt: string;
+  expiresAt: string;
+}
+
+export interface DeliveryDeps {
+  store: EventStorePort;
+  minter: CredentialMinter;
+  vault: CredentialVault;
+  config: CredentialsConfig;
+  metrics: CredentialMetrics;
+  log?: Logger;
+  /** Monotonic milliseconds for latency metrics (performance.now at the edge). */
+  elapsed?: () => number;
+}
+
+/**
+ * The delivery service behind POST /v1/access-requests: a valid credential is returned at once,
+ * an expired one is refreshed (new password, sealed again), none is issued on demand. `at` is
+ * the request's time on the deciding clock.
+ */
+export class DeliveryService {
+  private readonly log: Logger;
+  private readonly elapsed: () => number;
+
+  constructor(private readonly d: DeliveryDeps) {
+    this.log = d.log ?? silentLogger;
+    this.elapsed = d.elapsed ?? (() => performance.now());
+  }
+
+  async requestAccess(req: { userId: string; vmId: string; requestId: string; at: number }): Promise<AccessReply> {
+    if (!isValidId(req.userId) || !isValidId(req.vmId)) throw new InvalidInputError('userId and vmId must be 1-128 of A-Z a-z 0-9 . _ : @ -');
+    if (!isValidId(req.requestId)) throw new InvalidInputError('request id must be 1-128 of A-Z a-z 0-9 . _ : @ -');
+    const t0 = this.elapsed();
+    const stream = credentialStream(req.userId, req.vmId);
+    const commandId = `access:${req.userId}:${req.requestId}`;
+    // Two rounds at most: a credential whose ciphertext is gone is replaced once; a concurrent
+    // change of path (pre-provisioned meanwhile, revoked meanwhile) is decided again once.
+    for (let round = 0; round < 3; round++) {
+      const loaded = await loadStream(this.d.store, stream, credentialDecider);
+      const path = deliveryPath(loaded.state, req.at);
+      if (loaded.commandIds.has(commandId)) {
+        // The same request again (client retry): answer with what it was given, if still there.
+        const c = loaded.state.current;
+        const entry = c && this.d.vault.get(c.credentialId);
+        if (c && entry) return this.reply(c.origin, entry.sealed, c.issuedAt, c.expiresAt, c.credentialId, t0, false);
+      }
+      if (path === 'pre-provisioned') {
+        const c = loaded.state.current!;
+        const entry = this.d.vault.get(c.credentialId);
+        if (!entry || sealedDigest(entry.sealed) !== c.ciphertextDigest) {
+          await this.revoke(req.userId, req.vmId, 'system', 'ciphertext missing from the vault', req.at, `${commandId}:lost`);
+          continue;
+        }
+        const r = await this.decide(stream, req, commandId);
+        if (!r) continue;
+        const delivered = r.find((e) => e.type === 'CredentialDelivered');
+        if (!delivered || delivered.data.credentialId !== c.credentialId) continue;
+        this.d.vault.markDelivered(c.credentialId);
+        return this.reply('pre-provisioned', entry.sealed, c.issuedAt, c.expiresAt, c.credentialId, t0, true);
+      }
+      const issuedAt = req.at;
+      const expiresAt = req.at + this.d.config.onDemandValidityMs;
+      const material = await this.d.minter.mint({ commandId: `${commandId}:${round}`, userId: req.userId, vmId: req.vmId, origin: path === 'on-demand' ? 'on-demand' : 'refreshed', issuedAt, expiresAt });
+      let events: CredentialEvent[] | undefined;
+      try {
+        events = await this.decide(stream, req, commandId, material);
+      } catch (err) {
+        this.d.vault.delete(material.credentialId);
+        throw err;
+      }
+      const delivered = events?.find((e) => e.type === 'CredentialDelivered');
+      if (!delivered || delivered.data.credentialId !== material.credentialId) {
+        this.d.vault.delete(material.credentialId); // the path changed under us; decide again
+        continue;
+      }
+      for (const e of events!) if (e.type === 'CredentialExpired') this.d.vault.delete(e.data.credentialId);
+      const entry = this.d.vault.get(material.credentialId);
+      if (!entry) throw new ForesightError('VAULT', `credential ${material.credentialId} vanished from the vault right after it was written`);
+      return this.reply(delivered.data.source, entry.sealed, issuedAt, expiresAt, material.credentialId, t0, true);
+    }
+    throw new ForesightError('DELIVERY_CONFLICT', `credential for ${req.userId} on ${req.vmId} kept changing during the request; retry it`, { retriable: true });
+  }
+
+  /** Appends the request; undefined when another writer changed the path in between. */
+  private async decide(
+    stream: string,
+    req: { userId: string; vmId: string; requestId: string; at: number },
+    commandId: string,
+    material?: { credentialId: string; keyFingerprint: string; ciphertextDigest: string },
+  ): Promise<CredentialEvent[] | undefined> {
+    try {
+      const r = await handleCommand(this.d.store, {
+        stream,
+        decider: credentialDecider,
+        command: { kind: 'RequestAccess', at: req.at, userId: req.userId, vmId: req.vmId, requestId: req.requestId, validityMs: this.d.config.onDemandValidityMs, material },
+        commandId,
+        now: req.at,
+      });
+      const events = r.events.map((e) => ({ type: e.type, data: e.data }) as CredentialEvent);
+      events.forEach((e) => this.d.metrics.observe(e));
+      return events;
+    } catch (err) {
+      if (err instanceof MaterialRequiredError) return undefined;
+      throw err;
+    }
+  }
+
+  private reply(source: DeliverySource, sealed: SealedCredential, issuedAt: number, expiresAt: number, credentialId: string, t0: number, fresh: boolean): AccessReply {
+    if (fresh) this.d.metrics.requestServed(source, this.elapsed() - t0);
+    return { source, credentialId, credential: sealed, issuedAt: new Date(issuedAt).toISOString(), expiresAt: new Date(expiresAt).toISOString() };
+  }
+
+  /** Admin revocation (and 'system' replacement of an unservable credential); idempotent. */
+  async revoke(userId: string, vmId: string, by: RevokedBy, reason: string, at: number, commandId: string): Promise<{ revoked: boolean; credentialId?: string }> {
+    if (!isValidId(userId) || !isValidId(vmId)) throw new InvalidInputError('userId and vmId must be 1-128 of A-Z a-z 0-9 . _ : @ -');
+    const r = await handleCommand(this.d.store, {
+      stream: credentialStream(userId, vmId),
+      decider: credentialDecider,
+      command: { kind: 'Revoke', at, by, reason: reason.slice(0, 200) },
+      commandId,
+      now: at,
+    });
+    const events = r.events.map((e) => ({ type: e.type, data: e.data }) as CredentialEvent);
+    events.forEach((e) => this.d.metrics.observe(e));
+    const rev = events.find((e) => e.type === 'CredentialRevoked');
+    if (rev) {
+      this.d.vault.delete(rev.data.credentialId);
+      this.log.info('credential revoked', { userId, vmId, credentialId: rev.data.credentialId, by });
+    }
+    return { revoked: Boolean(rev), credentialId: rev?.data.credentialId };
+  }
+}
