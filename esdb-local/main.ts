@@ -8,6 +8,7 @@
  * SIGINT stops accepting calls, lets pending writes finish, fsyncs and exits 0.
  */
 import * as path from 'node:path';
+import { setLogger } from '@grpc/grpc-js';
 import { UsageError, int, parseArgs, requireStr, str } from '../cli/args';
 import { createLogger } from '../core/log';
 import { DEFAULT_MAX_APPEND_SIZE, PortInUseError, SERVER_VERSION, startServer } from './server';
@@ -17,6 +18,10 @@ const USAGE =
 
 async function main(argv: string[]): Promise<number> {
   const logger = createLogger({ component: 'esdb-local' });
+  // grpc-js writes its own unstructured lines to stderr; keep stderr to our JSON lines and the
+  // single-line start-up errors.
+  const grpcLine = (...parts: unknown[]) => logger.debug('grpc', { detail: parts.map(String).join(' ') });
+  setLogger({ error: grpcLine, info: grpcLine, debug: grpcLine });
   let opts;
   try {
     const p = parseArgs(argv, { values: ['host', 'port', 'data', 'tls-cert', 'tls-key', 'max-append-size'] }, USAGE);
