@@ -74,7 +74,8 @@ export interface KeySnapshot<Acc, Carry> {
 
 export interface ClockSnapshot {
   watermark: number | null;
-  partitions: Record<string, number>;
+  /** null: expected but nothing read from it yet (JSON has no -Infinity). */
+  partitions: Record<string, number | null>;
 }
 
 export class WindowEngine<R, Acc, Carry, Out, Ctx> {
@@ -117,6 +118,20 @@ export class WindowEngine<R, Acc, Carry, Out, Ctx> {
    */
   advanceTo(t: number): Out[] {
     return this.advance(t);
+  }
+
+  /**
+   * Declares an input partition before any record of it is read, so the watermark waits for it
+   * (as Kafka Streams waits for every partition of a task) instead of racing ahead on the first
+   * partition that delivers and making the other's records late.
+   */
+  expectPartition(partition: string): void {
+    if (!this.partitions.has(partition)) this.partitions.set(partition, -Infinity);
+  }
+
+  /** Input partitions and their highest event time so far (-Infinity: none yet). */
+  partitionTimes(): Map<string, number> {
+    return new Map(this.partitions);
   }
 
   /** Stops a partition holding the watermark back (revoked, or idle and caught up). */
@@ -286,13 +301,13 @@ export class WindowEngine<R, Acc, Carry, Out, Ctx> {
   exportClock(): ClockSnapshot {
     return {
       watermark: this.watermark === -Infinity ? null : this.watermark,
-      partitions: Object.fromEntries([...this.partitions.entries()].sort()),
+      partitions: Object.fromEntries([...this.partitions.entries()].sort().map(([p, t]) => [p, t === -Infinity ? null : t])),
     };
   }
 
   importClock(c: ClockSnapshot): void {
     this.watermark = c.watermark ?? -Infinity;
     this.partitions.clear();
-    for (const [p, t] of Object.entries(c.partitions)) this.partitions.set(p, t);
+    for (const [p, t] of Object.entries(c.partitions)) this.partitions.set(p, t ?? -Infinity);
   }
 }
