@@ -1,0 +1,122 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ForbiddenError } from '../../core/errors';
+import { KeyNotFoundError } from '../../hsm/errors';
+import {
+  configureBaseline,
+  ensurePartitionToken,
+  keyLabel,
+  openPartition,
+  retireKeyVersion,
+  rotateKey,
+  wipePartition,
+} from '../../hsm/partitions';
+import { openPkcs11Module } from '../../hsm/pkcs11';
+import { parsePoolConfig, partitionPinFile, type PoolConfig } from '../../hsm/pool-config';
+import type { HsmModule, HsmSession } from '../../hsm/ports';
+import { PROFILES } from '../../hsm/risk-profile';
+import { readSecret } from '../../hsm/secrets';
+import { tempSoftHsm, type TempSoftHsm } from '../support/softhsm-temp';
+
+// Partitions as separate SoftHSM2 tokens: isolation, baseline keys and rotation on the real module.
+let hsm: TempSoftHsm;
+let mod: HsmModule;
+let config: PoolConfig;
+let a: HsmSession;
+let b: HsmSession;
+
+beforeAll(async () => {
+  hsm = tempSoftHsm('fs-hsm-part-');
+  config = parsePoolConfig(
+    `tiers: [{ name: silver, partitionOpsPerSecond: 500 }]
+hsms: [{ id: iso-1, tier: silver, partitionCapacity: 2, createPartitions: true }]`,
+    'pool.yaml',
+    { module: hsm.modulePath, home: hsm.dir },
+  );
+  mod = openPkcs11Module(hsm.modulePath);
+  expect(await ensurePartitionToken(mod, config, 'iso-1-p01')).toBe('created');
+  expect(await ensurePartitionToken(mod, config, 'iso-1-p02')).toBe('created');
+  expect(await ensurePartitionToken(mod, config, 'iso-1-p01')).toBe('existing');
+  a = await openPartition(mod, config, 'iso-1-p01');
+  b = await openPartition(mod, config, 'iso-1-p02');
+});
+
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await mod?.close();
+  hsm?.cleanup();
+});
+
+test('each partition has its own PINs, in files only its owner can read', () => {
+  for (const label of ['iso-1-p01', 'iso-1-p02']) {
+    for (const so of [false, true]) {
+      expect(fs.statSync(partitionPinFile(config, label, so)).mode & 0o777).toBe(0o600);
+    }
+  }
+  expect(readSecret({ file: partitionPinFile(config, 'iso-1-p01') })).not.toBe(readSecret({ file: partitionPinFile(config, 'iso-1-p02') }));
+  expect(path.dirname(partitionPinFile(config, 'iso-1-p01'))).toBe(path.join(hsm.dir, 'secrets', 'partitions'));
+});
+
+test('baseline on allocation: AES-256 wrapping key and EC P-256 signing key, version 1, idempotent', async () => {
+  const keys = await configureBaseline(a, PROFILES.low);
+  expect(keys.map((k) => [k.family, k.version, k.kind, k.keyLabel])).toEqual([
+    ['root-wrap', 1, 'aes-256', 'root-wrap/v1'],
+    ['root-sign', 1, 'ec-p256', 'root-sign/v1'],
+  ]);
+  expect(await configureBaseline(a, PROFILES.low)).toEqual(keys);
+  await configureBaseline(b, PROFILES.low);
+});
+
+test('client A can neither see nor use client B keys', async () => {
+  const aKeys = await a.findKeys({});
+  const bKeys = await b.findKeys({});
+  expect(aKeys.length).toBe(3); // AES + EC private + EC public
+  expect(bKeys.length).toBe(3);
+  const aIds = new Set(aKeys.map((k) => k.id));
+  expect(bKeys.some((k) => aIds.has(k.id))).toBe(false);
+  expect(aKeys.every((k) => k.tokenLabel === 'iso-1-p01')).toBe(true);
+
+  // B's key reference used through A's session: refused, whether named as B's or forged as A's
+  const bWrap = bKeys.find((k) => k.kind === 'aes-256')!;
+  await expect(a.encrypt(bWrap, Buffer.from('x'))).rejects.toBeInstanceOf(KeyNotFoundError);
+  await expect(a.encrypt({ ...bWrap, tokenLabel: 'iso-1-p01' }, Buffer.from('x'))).rejects.toBeInstanceOf(KeyNotFoundError);
+
+  // A's PIN does not open B, even while B is logged in in this process
+  const aPin = readSecret({ file: partitionPinFile(config, 'iso-1-p01') });
+  await expect(mod.openSession('iso-1-p02', aPin)).rejects.toBeInstanceOf(ForbiddenError);
+
+  // data B encrypted cannot be decrypted by A's key
+  const ct = await b.encrypt(bWrap, Buffer.from('b only'));
+  const aWrap = aKeys.find((k) => k.kind === 'aes-256')!;
+  await expect(a.decrypt(aWrap, ct)).rejects.toThrow(/does not authenticate/);
+});
+
+test('rotation makes a new key version in the token; the old one decrypts until retired', async () => {
+  const [wrap1, sign1] = await a.findKeys({ label: 'root-wrap/v1' }).then(async (w) => [w[0], (await a.findKeys({ label: 'root-sign/v1', keyClass: 'private' }))[0]]);
+  const oldCt = await a.encrypt(wrap1, Buffer.from('written under v1'));
+  const v1 = { family: 'root-wrap' as const, version: 1, kind: 'aes-256' as const, keyLabel: 'root-wrap/v1', keyId: wrap1.id };
+  const v2 = await rotateKey(a, v1, PROFILES.high);
+  expect(v2).toMatchObject({ family: 'root-wrap', version: 2, keyLabel: keyLabel('root-wrap', 2) });
+  expect(v2.keyId).not.toBe(v1.keyId);
+  expect((await a.findKeys({ labelPrefix: 'root-wrap/' })).map((k) => k.label)).toEqual(['root-wrap/v1', 'root-wrap/v2']);
+
+  // old version: decrypts, no longer encrypts; new version under a "high" profile: wrap only
+  expect((await a.decrypt(wrap1, oldCt)).toString()).toBe('written under v1');
+  await expect(a.encrypt(wrap1, Buffer.from('new'))).rejects.toBeInstanceOf(ForbiddenError);
+  const usage2 = await a.usageOf({ tokenLabel: a.tokenLabel, label: v2.keyLabel, id: v2.keyId, kind: 'aes-256', keyClass: 'secret' });
+  expect(usage2).toMatchObject({ wrap: true, unwrap: true, encrypt: false });
+
+  // signing key: old private half can no longer sign
+  const s1 = { family: 'root-sign' as const, version: 1, kind: 'ec-p256' as const, keyLabel: 'root-sign/v1', keyId: sign1.id };
+  await rotateKey(a, s1, PROFILES.high);
+  await expect(a.sign(sign1, Buffer.from('m'))).rejects.toBeInstanceOf(ForbiddenError);
+
+  expect(await retireKeyVersion(a, v1)).toBe(1);
+  expect((await a.findKeys({ labelPrefix: 'root-wrap/' })).map((k) => k.label)).toEqual(['root-wrap/v2']);
+});
+
+test('release wipes the partition so the next client inherits nothing', async () => {
+  expect(await wipePartition(b)).toBe(3);
+  expect(await b.findKeys({})).toEqual([]);
+});
