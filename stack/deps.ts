@@ -105,6 +105,22 @@ export function ensureSystemPackages(cfg: Config, say: Say): void {
   if (still.length) throw new StackError(`still missing ${still.map((m) => m.what).join(', ')} after apt-get; install by hand and run again`);
 }
 
+/**
+ * Apicurio 3.3 needs Java 21+. Debian 12 has no such package, newer releases do; try it as
+ * root, and otherwise leave the one-line advice to findJava.
+ */
+export function ensureRegistryJava(say: Say): void {
+  if (javaCandidates().some((j) => (javaMajor(j) ?? 0) >= 21)) return;
+  if (!isRoot() || !onPath('apt-get')) return;
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const pkg of ['openjdk-21-jre-headless', 'openjdk-25-jre-headless']) {
+    const has = spawnSync('apt-cache', ['show', pkg], { stdio: 'ignore', env });
+    if (has.status !== 0) continue;
+    say(`installing ${pkg} with apt-get (the schema registry needs Java 21+)`);
+    if (spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', pkg], { stdio: 'ignore', env }).status === 0) return;
+  }
+}
+
 function mvn(args: string[], what: string, logFile: string): void {
   mkdirp(path.dirname(logFile));
   const r = spawnSync('mvn', ['-B', '-q', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
@@ -173,6 +189,7 @@ export function ensureDeps(cfg: Config, say: Say): void {
     ensureKafkaJars(cfg, say);
   }
   if (!cfg.schemaRegistry.external) {
+    ensureRegistryJava(say);
     findJava(21, 'FORESIGHT_REGISTRY_JAVA_HOME');
     ensureApicurio(cfg, say);
   }
