@@ -27,7 +27,7 @@ const configured: AllocationEvent = {
 };
 
 /** given history, when command, then events */
-function given(history: AllocationEvent[]) {
+function given(history: readonly AllocationEvent[]) {
   const state = fold(allocationDecider, history);
   return { when: (c: AllocationCommand) => allocationDecider.decide(c, state) };
 }
