@@ -50,3 +50,4 @@ export * from './shutdown';
 export * from './validate';
 export type { KafkaConnection } from './kafka';
 export * from './transactional';
+export * from './reader';

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { silentLogger, type Logger } from '../core/log';
+import { headersToStrings } from './dlq';
+import { kafkaError } from './errors';
+import { createKafka, type KafkaConnection } from './kafka';
+
+export interface RawMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  timestamp: number;
+}
+
+export interface ReadOptions {
+  fromBeginning?: boolean;
+  /** Stop after this many messages. */
+  max?: number;
+  /** Stop after this long (ms) in total. */
+  timeoutMs?: number;
+  /** Called per message, in order within a partition; return false to stop. */
+  onMessage?(m: RawMessage): boolean | void | Promise<boolean | void>;
+  /** Stop when this aborts (SIGINT in `alerts tail`). */
+  signal?: AbortSignal;
+  log?: Logger;
+}
+
+/**
+ * Reads one topic's raw records outside any role's group, committing nothing (a throwaway group
+ * that is deleted afterwards): for `alerts tail`, DLQ inspection and tests. Committed
+ * transactional records only.
+ */
+export async function readTopic(conn: KafkaConnection, topic: string, opts: ReadOptions = {}): Promise<RawMessage[]> {
+  const log = opts.log ?? silentLogger;
+  const kafka = createKafka(conn, 'foresight-reader', log);
+  const groupId = `foresight-reader-${randomUUID()}`;
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200, allowAutoTopicCreation: false, readUncommitted: false });
+  const out: RawMessage[] = [];
+  let stop!: () => void;
+  const stopped = new Promise<void>((r) => (stop = r));
+  const timer = opts.timeoutMs !== undefined ? setTimeout(stop, opts.timeoutMs) : undefined;
+  opts.signal?.addEventListener('abort', () => stop(), { once: true });
+  if (opts.signal?.aborted) stop();
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning ?? false });
+    let done = false;
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ topic: t, partition, message: m }) => {
+        if (done) return;
+        const msg: RawMessage = {
+          topic: t,
+          partition,
+          offset: m.offset,
+          key: m.key ? m.key.toString('utf8') : null,
+          value: m.value ?? null,
+          headers: headersToStrings(m.headers),
+          timestamp: Number(m.timestamp),
+        };
+        out.push(msg);
+        const more = opts.onMessage ? await opts.onMessage(msg) : undefined;
+        if (more === false || (opts.max !== undefined && out.length >= opts.max)) {
+          done = true;
+          stop();
+        }
+      },
+    });
+    if (opts.max === 0) stop();
+    await stopped;
+    return out;
+  } catch (err) {
+    throw kafkaError(err, `read ${topic}`);
+  } finally {
+    if (timer) clearTimeout(timer);
+    await consumer.disconnect().catch(() => undefined);
+    const admin = kafka.admin();
+    await admin
+      .connect()
+      .then(() => admin.deleteGroups([groupId]))
+      .catch(() => undefined)
+      .finally(() => admin.disconnect().catch(() => undefined));
+  }
+}
