@@ -28,7 +28,8 @@ function glorot(rng: Rng, rows: number, cols: number): tf.Tensor {
   return tf.tensor2d(a, [rows, cols]);
 }
 
-export function createSeqNet(shape: SeqNetShape, seed = 1, outputBias = 0): SeqNet {
+/** `outputScale` shrinks the last layer's initial weights: a residual net then starts near zero. */
+export function createSeqNet(shape: SeqNetShape, seed = 1, outputBias = 0, outputScale = 1): SeqNet {
   const rng = new Rng(seed).fork('seqnet');
   const { inputs: F, units: U, hidden: H, outputs: O } = shape;
   const init: Record<string, tf.Tensor> = {
@@ -37,7 +38,7 @@ export function createSeqNet(shape: SeqNetShape, seed = 1, outputBias = 0): SeqN
     b: tf.zeros([3 * U]),
     D1: glorot(rng, U + F, H),
     d1: tf.zeros([H]),
-    D2: glorot(rng, H, O),
+    D2: tf.mul(glorot(rng, H, O), outputScale),
     d2: tf.fill([O], outputBias),
   };
   const vars: Record<string, tf.Variable> = {};
