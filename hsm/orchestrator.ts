@@ -1,0 +1,303 @@
+import { silentLogger, type Logger } from '../core/log';
+import { handleCommand, loadStream } from '../eventstore/handler';
+import type { EventStorePort } from '../eventstore/port';
+import type { AdminAlert, WorkloadRisk } from '../schemas/types';
+import { allocationDecider, capacityOf, hsmDecider, type AllocationCommand, type AllocationState, type HsmCommand } from './allocation';
+import { PartitionTakenError } from './allocation';
+import { allocationStream, hsmStream, type AllocationEvent, type PartitionRef, type RiskProfile } from './events';
+import type { PartitionOps } from './partition-ops';
+import { plan, type Plan } from './planner';
+import { evaluatePolicy, factsFrom, type PolicyRule } from './policy';
+import type { PoolConfig } from './pool-config';
+import { profileFor, rotationDue, tighter } from './risk-profile';
+
+/**
+ * The HSM role's logic for one risk.workload record, with every edge injected (event store,
+ * partition operations, alert publishing). Decides with the pure planner, policy engine and
+ * Deciders; every change is an event appended through the Decider handler, with command ids
+ * derived from the record's eventId so a redelivered record changes nothing twice.
+ *
+ * Order per record: risk profile (tighten before the peak) -> policy actions -> capacity plan
+ * -> baseline keys on new partitions -> scheduled rotations and retirements.
+ */
+export interface OrchestratorDeps {
+  config: PoolConfig;
+  rules: readonly PolicyRule[];
+  store: EventStorePort;
+  partitions: PartitionOps;
+  publishAlert(alert: AdminAlert): Promise<void>;
+  log?: Logger;
+}
+
+export interface HandledWorkload {
+  plan: Plan;
+  events: AllocationEvent[];
+}
+
+const iso = (t: number) => new Date(t).toISOString();
+
+export class HsmOrchestrator {
+  private readonly log: Logger;
+  constructor(private readonly d: OrchestratorDeps) {
+    this.log = d.log ?? silentLogger;
+  }
+
+  /** Who holds which partition across the pool, folded from the hsm-* streams. */
+  async poolAssignments(): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const h of this.d.config.hsms) {
+      const { state } = await loadStream(this.d.store, hsmStream(h.id), hsmDecider);
+      Object.assign(out, state.assigned);
+    }
+    return out;
+  }
+
+  async allocation(clientNetworkId: string): Promise<AllocationState> {
+    return (await loadStream(this.d.store, allocationStream(clientNetworkId), allocationDecider)).state;
+  }
+
+  private async exec(cmd: AllocationCommand, commandId: string, causationId: string): Promise<{ state: AllocationState; events: AllocationEvent[] }> {
+    const r = await handleCommand(this.d.store, {
+      stream: allocationStream(cmd.clientNetworkId),
+      decider: allocationDecider,
+      command: cmd,
+      commandId,
+      causationId,
+      now: cmd.at,
+    });
+    return { state: r.state, events: r.events.map((e) => ({ type: e.type, data: e.data }) as AllocationEvent) };
+  }
+
+  private async execHsm(cmd: HsmCommand, commandId: string): Promise<void> {
+    await handleCommand(this.d.store, { stream: hsmStream(cmd.hsmId), decider: hsmDecider, command: cmd, commandId, now: cmd.at });
+  }
+
+  async handle(r: WorkloadRisk): Promise<HandledWorkload> {
+    const id = r.clientNetworkId;
+    const now = r.timestamp;
+    const at = iso(now);
+    const cid = (step: string) => `${r.eventId}:${step}`;
+    const events: AllocationEvent[] = [];
+    const run = async (cmd: AllocationCommand, step: string) => {
+      const out = await this.exec(cmd, cid(step), r.eventId);
+      events.push(...out.events);
+      return out;
+    };
+    let state = await this.allocation(id);
+
+    // 1. Risk-adaptive profile, applied to the keys before the peak arrives.
+    const profile = profileFor(r.securityRisk, state.profile);
+    ({ state } = await run({ kind: 'ApplyRiskProfile', clientNetworkId: id, securityRisk: r.securityRisk, profile, at }, 'profile'));
+    if (events.some((e) => e.type === 'RiskProfileApplied') && !state.quarantined) await this.applyProfile(state, profile);
+
+    // 2. Policy rules.
+    const facts = factsFrom(r, capacityOf(state), state.profile?.level ?? profile.level);
+    for (const d of evaluatePolicy(this.d.rules, facts, now, state.ruleFiredAt)) {
+      const step = `policy:${d.ruleId}:${d.action}`;
+      switch (d.action) {
+        case 'rotate-now':
+          state = await this.rotateAll(state, id, `policy:${d.ruleId}`, at, step, run);
+          break;
+        case 'tighten-policy': {
+          const t = tighter(state.profile);
+          ({ state } = await run({ kind: 'ApplyRiskProfile', clientNetworkId: id, securityRisk: r.securityRisk, profile: t, at }, `${step}:apply`));
+          if (!state.quarantined) await this.applyProfile(state, t);
+          break;
+        }
+        case 'quarantine':
+          for (const p of state.partitions) await this.d.partitions.freeze(p.label);
+          ({ state } = await run({ kind: 'Quarantine', clientNetworkId: id, ruleId: d.ruleId, reason: d.reason, at }, `${step}:apply`));
+          break;
+        case 'lift-quarantine':
+          ({ state } = await run({ kind: 'LiftQuarantine', clientNetworkId: id, ruleId: d.ruleId, at }, `${step}:apply`));
+          if (state.profile) await this.applyProfile(state, state.profile);
+          break;
+        case 'alert':
+          await this.d.publishAlert({
+            eventId: cid(step),
+            timestamp: now,
+            subject: `client-network:${id}`,
+            kind: 'SECURITY',
+            severity: facts.riskLevel === 'critical' ? 'CRITICAL' : 'WARNING',
+            message: `HSM policy rule ${d.ruleId} fired for client network ${id}: ${d.reason}`,
+            details: { clientNetworkId: id, ruleId: d.ruleId, securityRisk: String(r.securityRisk) },
+          });
+          break;
+      }
+      ({ state } = await run({ kind: 'RecordPolicyAction', clientNetworkId: id, ruleId: d.ruleId, action: d.action, reason: d.reason, at }, step));
+    }
+
+    // 3. Capacity.
+    const decision = await this.planAndAct(r, state, run);
+    state = await this.allocation(id);
+
+    // 4. Baseline on partitions not configured yet (new ones, or a crash before it finished).
+    const current = state.profile ?? profile;
+    for (const p of state.partitions.filter((x) => !x.configured)) {
+      const keys = await this.d.partitions.configureBaseline(p.label, current);
+      ({ state } = await run({ kind: 'RecordConfigured', clientNetworkId: id, label: p.label, keys, profile: current, at }, `configure:${p.label}`));
+    }
+
+    // 5. Scheduled rotation and retirement of old versions.
+    if (!state.quarantined) state = await this.rotateDue(state, id, current, now, run);
+    this.log.debug('workload handled', { clientNetworkId: id, plan: decision.kind, events: events.length });
+    return { plan: decision, events };
+  }
+
+  private async applyProfile(state: AllocationState, profile: RiskProfile): Promise<void> {
+    for (const p of state.partitions.filter((x) => x.configured)) {
+      await this.d.partitions.applyProfile(p.label, p.keys['root-wrap']?.current, profile);
+    }
+  }
+
+  private async rotateAll(
+    state: AllocationState,
+    id: string,
+    cause: string,
+    at: string,
+    step: string,
+    run: (c: AllocationCommand, step: string) => Promise<{ state: AllocationState }>,
+  ): Promise<AllocationState> {
+    const profile = state.profile ?? profileFor(0, null);
+    let s = state;
+    for (const p of state.partitions.filter((x) => x.configured)) {
+      for (const fam of Object.values(p.keys)) {
+        if (!fam) continue;
+        const key = await this.d.partitions.rotate(p.label, fam.current, profile);
+        ({ state: s } = await run({ kind: 'RecordRotation', clientNetworkId: id, label: p.label, key, cause, at }, `${step}:${p.label}:${fam.current.family}`));
+      }
+    }
+    return s;
+  }
+
+  private async rotateDue(
+    state: AllocationState,
+    id: string,
+    profile: RiskProfile,
+    now: number,
+    run: (c: AllocationCommand, step: string) => Promise<{ state: AllocationState }>,
+  ): Promise<AllocationState> {
+    const at = iso(now);
+    let s = state;
+    for (const p of state.partitions.filter((x) => x.configured)) {
+      for (const fam of Object.values(p.keys)) {
+        if (!fam) continue;
+        const made = fam.versions.find((v) => v.version === fam.current.version)?.createdAt ?? at;
+        if (rotationDue(made, now, profile)) {
+          const key = await this.d.partitions.rotate(p.label, fam.current, profile);
+          ({ state: s } = await run({ kind: 'RecordRotation', clientNetworkId: id, label: p.label, key, cause: `interval ${profile.rotationIntervalHours}h`, at }, `rotate:${p.label}:${fam.current.family}:${key.version}`));
+        }
+      }
+    }
+    // Keep the current version plus `keepOldVersions` older ones; retire the rest, oldest first.
+    for (const p of s.partitions) {
+      for (const fam of Object.values(p.keys)) {
+        if (!fam) continue;
+        const old = fam.versions.filter((v) => v.version !== fam.current.version);
+        for (const v of old.slice(0, Math.max(0, old.length - profile.keepOldVersions))) {
+          await this.d.partitions.retire(p.label, v);
+          ({ state: s } = await run({ kind: 'RecordRetirement', clientNetworkId: id, label: p.label, family: v.family, version: v.version, at }, `retire:${p.label}:${v.family}:${v.version}`));
+        }
+      }
+    }
+    return s;
+  }
+
+  private async planAndAct(
+    r: WorkloadRisk,
+    initial: AllocationState,
+    run: (c: AllocationCommand, step: string) => Promise<{ state: AllocationState; events: AllocationEvent[] }>,
+  ): Promise<Plan> {
+    const id = r.clientNetworkId;
+    const at = iso(r.timestamp);
+    const forecast = {
+      predictedPeakOpsPerSec: r.predictedPeakOpsPerSec,
+      predictedPeakTime: r.predictedPeakTime,
+      measuredOpsPerSec: r.measuredOpsPerSec,
+      modelVersion: r.modelVersion,
+    };
+    // A partition another orchestrator claimed between our plan and our claim: plan again.
+    for (let attempt = 0; ; attempt++) {
+      const state = attempt === 0 ? initial : await this.allocation(id);
+      const p = plan({ config: this.d.config, assigned: await this.poolAssignments(), current: state, forecast, now: r.timestamp });
+      try {
+        if (p.kind === 'allocate' || p.kind === 'exhausted') {
+          const parts = p.kind === 'allocate' ? p.partitions : p.partial;
+          await this.claim(r, parts, at);
+          if (parts.length > 0) {
+            await run(
+              {
+                kind: 'Allocate',
+                clientNetworkId: id,
+                partitions: parts,
+                reason: p.kind === 'allocate' ? p.reason : state.partitions.length ? 'scale-up' : 'predicted-peak',
+                requiredOpsPerSecond: p.requiredOpsPerSecond,
+                predictedPeakOpsPerSec: r.predictedPeakOpsPerSec,
+                predictedPeakTime: iso(r.predictedPeakTime),
+                measuredOpsPerSec: r.measuredOpsPerSec,
+                modelVersion: r.modelVersion,
+                at,
+              },
+              'allocate',
+            );
+          }
+          if (p.kind === 'exhausted') await this.exhausted(r, p, run);
+        } else if (p.kind === 'release') {
+          await run({ kind: 'Release', clientNetworkId: id, labels: p.labels, reason: p.reason, predictedPeakOpsPerSec: r.predictedPeakOpsPerSec, measuredOpsPerSec: r.measuredOpsPerSec, at }, 'release');
+          for (const label of p.labels) {
+            const part = state.partitions.find((x) => x.label === label);
+            await this.d.partitions.wipe(label);
+            if (part) await this.execHsm({ kind: 'FreePartition', hsmId: part.hsmId, label, clientNetworkId: id, at }, `${r.eventId}:free:${label}`);
+          }
+        }
+        return p;
+      } catch (err) {
+        if (!(err instanceof PartitionTakenError) || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  private async claim(r: WorkloadRisk, parts: PartitionRef[], at: string): Promise<void> {
+    for (const part of parts) {
+      await this.execHsm({ kind: 'AssignPartition', hsmId: part.hsmId, label: part.label, clientNetworkId: r.clientNetworkId, at }, `${r.eventId}:assign:${part.label}`);
+      await this.d.partitions.ensure(part.label);
+    }
+  }
+
+  private async exhausted(
+    r: WorkloadRisk,
+    p: Extract<Plan, { kind: 'exhausted' }>,
+    run: (c: AllocationCommand, step: string) => Promise<{ events: AllocationEvent[] }>,
+  ): Promise<void> {
+    const { events } = await run(
+      {
+        kind: 'RecordExhaustion',
+        clientNetworkId: r.clientNetworkId,
+        tier: p.tier,
+        requiredOpsPerSecond: p.requiredOpsPerSecond,
+        missingPartitions: p.missingPartitions,
+        shortfallOpsPerSecond: p.shortfallOpsPerSecond,
+        recommendedHsms: p.recommendedHsms,
+        at: iso(r.timestamp),
+      },
+      'exhaustion',
+    );
+    const rec = events.find((e) => e.type === 'ScaleOutRecommended');
+    if (!rec || rec.type !== 'ScaleOutRecommended') return; // episode already alerted
+    await this.d.publishAlert({
+      eventId: `${r.eventId}:pool-exhausted`,
+      timestamp: r.timestamp,
+      subject: `hsm-pool:${p.tier}`,
+      kind: 'POOL_EXHAUSTED',
+      severity: 'CRITICAL',
+      message: `HSM pool tier ${p.tier} cannot supply ${p.missingPartitions} partition(s) (${p.shortfallOpsPerSecond} ops/s) for client network ${r.clientNetworkId}; add ${p.recommendedHsms} HSM(s) of tier ${p.tier}`,
+      details: {
+        clientNetworkId: r.clientNetworkId,
+        tier: p.tier,
+        shortfallPartitions: String(p.missingPartitions),
+        shortfallOpsPerSecond: String(p.shortfallOpsPerSecond),
+        recommendedHsms: String(p.recommendedHsms),
+      },
+    });
+  }
+}
