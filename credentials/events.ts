@@ -83,6 +83,8 @@ export type KeyPairGenerated = Event<
     publicKeyPem: string;
     /** sha256 of the SubjectPublicKeyInfo DER, hex. */
     fingerprint: string;
+    /** OAEP hash the token can decrypt with this key (probed at generation). */
+    oaepHash: 'sha256' | 'sha1';
     generatedAt: string;
   }
 >;

@@ -1,12 +1,14 @@
-import type { CredentialEvent, DeliverySource } from './events';
+import { MetricsRegistry, type Counter, type Gauge, type Histogram } from '../core/metrics';
 import type { PreProvisionVerdict } from './credential-decider';
+import type { CredentialEvent, DeliverySource } from './events';
 
 /**
- * Credential metrics as a projection of the events this process appended (or of a history read
- * back, via observe on each), plus a few counters that have no event (skips, latency).
- *   hit rate = requests served from a credential that was ready before the request / all requests
- *   waste    = pre-provisioned credentials that expired unused / pre-provisioned credentials resolved
- *              (delivered or expired)
+ * Credential metrics as a projection of the events this process appended, plus counters with
+ * no event behind them (skips, latency). Series live in the process's MetricsRegistry, so the
+ * provisioner and API roles of one process (`run --role all`) add to the same ones.
+ *   hit rate = requests served from a credential ready before the request / all requests
+ *   waste    = pre-provisioned credentials that expired unused / pre-provisioned credentials
+ *              resolved (delivered at least once, or expired unused)
  */
 export interface MetricsSnapshot {
   requests: Record<DeliverySource, number>;
@@ -20,118 +22,117 @@ export interface MetricsSnapshot {
   skipped: Record<Exclude<PreProvisionVerdict, 'provision'>, number>;
   hitRate: number;
   wasteRate: number;
-  latency: Record<DeliverySource, { count: number; sumMs: number }>;
 }
 
+const SOURCES: readonly DeliverySource[] = ['pre-provisioned', 'refreshed', 'on-demand'];
+const SKIPS = ['below-threshold', 'already-valid', 'user-cap', 'total-cap'] as const;
+
 export class CredentialMetrics {
-  private requests: Record<DeliverySource, number> = { 'pre-provisioned': 0, refreshed: 0, 'on-demand': 0 };
-  private latency: Record<DeliverySource, { count: number; sumMs: number }> = {
-    'pre-provisioned': { count: 0, sumMs: 0 },
-    refreshed: { count: 0, sumMs: 0 },
-    'on-demand': { count: 0, sumMs: 0 },
-  };
-  private preProvisioned = 0;
-  private preProvisionedDelivered = 0;
-  private wasted = 0;
-  private expired = 0;
-  private revokedByAdmin = 0;
-  private failures = 0;
-  private alerts = 0;
-  private skipped = { 'below-threshold': 0, 'already-valid': 0, 'user-cap': 0, 'total-cap': 0 };
-  /** Pre-provisioned credentials not yet delivered: a first delivery counts once toward "used". */
+  private readonly requests: Counter;
+  private readonly latency: Histogram;
+  private readonly preProvisioned: Counter;
+  private readonly used: Counter;
+  private readonly wasted: Counter;
+  private readonly expired: Counter;
+  private readonly revokedByAdmin: Counter;
+  private readonly failures: Counter;
+  private readonly alerts: Counter;
+  private readonly skipped: Counter;
+  private readonly hitRate: Gauge;
+  private readonly wasteRate: Gauge;
+  /** Pre-provisioned credentials not yet delivered: a first delivery counts once as "used". */
   private readonly pendingPre = new Set<string>();
+
+  constructor(readonly registry: MetricsRegistry = new MetricsRegistry()) {
+    const r = registry;
+    this.requests = r.counter('foresight_access_requests_total', 'Access requests served, by the path that served them.');
+    this.latency = r.histogram('foresight_access_request_seconds', 'Time to serve an access request, by path.');
+    this.preProvisioned = r.counter('foresight_credentials_preprovisioned_total', 'Credentials made ready before any request.');
+    this.used = r.counter('foresight_credentials_preprovisioned_used_total', 'Pre-provisioned credentials delivered at least once.');
+    this.wasted = r.counter('foresight_credentials_wasted_total', 'Pre-provisioned credentials that expired unused.');
+    this.expired = r.counter('foresight_credentials_expired_total', 'Credentials that reached the end of their validity window.');
+    this.revokedByAdmin = r.counter('foresight_credentials_revoked_by_admin_total', 'Credentials revoked by an administrator.');
+    this.failures = r.counter('foresight_preprovisioning_failures_total', 'Pre-provisioning attempts that failed.');
+    this.alerts = r.counter('foresight_preprovisioning_alerts_total', 'Admin alerts raised for repeated pre-provisioning failures.');
+    this.skipped = r.counter('foresight_preprovisioning_skipped_total', 'Risk scores that did not lead to pre-provisioning, by reason.');
+    this.hitRate = r.gauge('foresight_credential_hit_rate', 'Share of requests served from a credential ready before the request.');
+    this.wasteRate = r.gauge('foresight_credential_waste_rate', 'Share of resolved pre-provisioned credentials that expired unused.');
+  }
 
   observe(e: CredentialEvent): void {
     switch (e.type) {
       case 'CredentialPreProvisioned':
-        this.preProvisioned++;
+        this.preProvisioned.inc();
         this.pendingPre.add(e.data.credentialId);
         break;
       case 'CredentialDelivered':
-        this.requests[e.data.source]++;
-        if (this.pendingPre.delete(e.data.credentialId)) this.preProvisionedDelivered++;
+        this.requests.inc({ source: e.data.source });
+        if (this.pendingPre.delete(e.data.credentialId)) this.used.inc();
         break;
       case 'CredentialExpired':
-        this.expired++;
-        if (e.data.wasted) this.wasted++;
+        this.expired.inc();
+        if (e.data.wasted) this.wasted.inc();
         this.pendingPre.delete(e.data.credentialId);
         break;
       case 'CredentialRevoked':
-        if (e.data.by === 'admin') this.revokedByAdmin++;
+        if (e.data.by === 'admin') this.revokedByAdmin.inc();
         break;
       case 'PreProvisioningFailed':
-        this.failures++;
+        this.failures.inc();
         break;
       case 'PreProvisioningAlertRaised':
-        this.alerts++;
+        this.alerts.inc();
         break;
       case 'CredentialIssued':
       case 'CredentialRefreshed':
         break;
     }
+    this.updateRates();
   }
 
-  /** A failure recorded only in memory (the event store was down). */
+  /** A failure counted only in memory (the event store was down). */
   failureWithoutEvent(alerted: boolean): void {
-    this.failures++;
-    if (alerted) this.alerts++;
+    this.failures.inc();
+    if (alerted) this.alerts.inc();
   }
 
   skip(verdict: Exclude<PreProvisionVerdict, 'provision'>): void {
-    this.skipped[verdict]++;
+    this.skipped.inc({ reason: verdict });
   }
 
   requestServed(source: DeliverySource, ms: number): void {
-    this.latency[source].count++;
-    this.latency[source].sumMs += ms;
+    this.latency.observe(ms / 1000, { source });
+  }
+
+  private updateRates(): void {
+    const s = this.snapshot();
+    this.hitRate.set(s.hitRate);
+    this.wasteRate.set(s.wasteRate);
   }
 
   snapshot(): MetricsSnapshot {
-    const total = this.requests['pre-provisioned'] + this.requests.refreshed + this.requests['on-demand'];
-    const resolved = this.preProvisionedDelivered + this.wasted;
+    const requests = Object.fromEntries(SOURCES.map((s) => [s, this.requests.get({ source: s })])) as Record<DeliverySource, number>;
+    const total = SOURCES.reduce((n, s) => n + requests[s], 0);
+    const used = this.used.get();
+    const wasted = this.wasted.get();
     return {
-      requests: { ...this.requests },
-      preProvisioned: this.preProvisioned,
-      preProvisionedDelivered: this.preProvisionedDelivered,
-      wasted: this.wasted,
-      expired: this.expired,
-      revokedByAdmin: this.revokedByAdmin,
-      failures: this.failures,
-      alerts: this.alerts,
-      skipped: { ...this.skipped },
-      hitRate: total === 0 ? 0 : this.requests['pre-provisioned'] / total,
-      wasteRate: resolved === 0 ? 0 : this.wasted / resolved,
-      latency: JSON.parse(JSON.stringify(this.latency)) as MetricsSnapshot['latency'],
+      requests,
+      preProvisioned: this.preProvisioned.get(),
+      preProvisionedDelivered: used,
+      wasted,
+      expired: this.expired.get(),
+      revokedByAdmin: this.revokedByAdmin.get(),
+      failures: this.failures.get(),
+      alerts: this.alerts.get(),
+      skipped: Object.fromEntries(SKIPS.map((k) => [k, this.skipped.get({ reason: k })])) as MetricsSnapshot['skipped'],
+      hitRate: total === 0 ? 0 : requests['pre-provisioned'] / total,
+      wasteRate: used + wasted === 0 ? 0 : wasted / (used + wasted),
     };
   }
-}
 
-/** Prometheus text exposition format (version 0.0.4). */
-export function prometheusText(m: MetricsSnapshot): string {
-  const lines: string[] = [];
-  const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: Array<[string, number]>) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, v] of samples) lines.push(`${name}${labels} ${Number.isFinite(v) ? v : 0}`);
-  };
-  const bySource = (f: (s: DeliverySource) => number): Array<[string, number]> =>
-    (['pre-provisioned', 'refreshed', 'on-demand'] as const).map((s) => [`{source="${s}"}`, f(s)]);
-  metric('foresight_access_requests_total', 'counter', 'Access requests served, by the path that served them.', bySource((s) => m.requests[s]));
-  metric('foresight_access_request_seconds_sum', 'counter', 'Total time serving access requests.', bySource((s) => m.latency[s].sumMs / 1000));
-  metric('foresight_access_request_seconds_count', 'counter', 'Access requests timed.', bySource((s) => m.latency[s].count));
-  metric('foresight_credentials_preprovisioned_total', 'counter', 'Credentials made ready before any request.', [['', m.preProvisioned]]);
-  metric('foresight_credentials_preprovisioned_used_total', 'counter', 'Pre-provisioned credentials delivered at least once.', [['', m.preProvisionedDelivered]]);
-  metric('foresight_credentials_wasted_total', 'counter', 'Pre-provisioned credentials that expired unused.', [['', m.wasted]]);
-  metric('foresight_credentials_expired_total', 'counter', 'Credentials that reached the end of their validity window.', [['', m.expired]]);
-  metric('foresight_credentials_revoked_by_admin_total', 'counter', 'Credentials revoked by an administrator.', [['', m.revokedByAdmin]]);
-  metric('foresight_preprovisioning_failures_total', 'counter', 'Pre-provisioning attempts that failed.', [['', m.failures]]);
-  metric('foresight_preprovisioning_alerts_total', 'counter', 'Admin alerts raised for repeated failures.', [['', m.alerts]]);
-  metric(
-    'foresight_preprovisioning_skipped_total',
-    'counter',
-    'Risk scores that did not lead to pre-provisioning, by reason.',
-    Object.entries(m.skipped).map(([k, v]) => [`{reason="${k}"}`, v]),
-  );
-  metric('foresight_credential_hit_rate', 'gauge', 'Share of requests served from a credential ready before the request.', [['', m.hitRate]]);
-  metric('foresight_credential_waste_rate', 'gauge', 'Share of resolved pre-provisioned credentials that expired unused.', [['', m.wasteRate]]);
-  return lines.join('\n') + '\n';
+  /** Prometheus text of the whole registry (this process's other series included). */
+  prometheus(): string {
+    this.updateRates();
+    return this.registry.render();
+  }
 }

@@ -18,6 +18,7 @@ export interface Recipient {
   userId: string;
   publicKeyPem: string;
   fingerprint: string;
+  oaepHash: 'sha256' | 'sha1';
 }
 
 /** The users' key pairs: generated inside the HSM, public halves recorded in `userkey-<userId>`. */

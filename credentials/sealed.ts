@@ -5,15 +5,22 @@ import type { ByteSource } from './password';
 
 /**
  * The sealed credential: hybrid encryption for one user's HSM key pair. A fresh AES-256-GCM key
- * encrypts the secret; RSA-OAEP (SHA-256, MGF1-SHA-256) wraps that key for the user's public key.
+ * encrypts the secret; RSA-OAEP wraps that key for the user's public key: with SHA-256 (and
+ * MGF1-SHA-256) where the HSM can decrypt it, with SHA-1 where it cannot (SoftHSM2 2.6 decrypts
+ * OAEP only with SHA-1; OAEP's security does not rest on SHA-1's collision resistance). `alg`
+ * names which, in JWE's terms.
  * Only the user's private key, which never leaves the HSM, unwraps it. The AAD binds the
  * ciphertext to its credential, user and VM, so a sealed blob cannot be replayed for another pair.
  */
 export const SEALED_ALG = 'RSA-OAEP-256+A256GCM';
+export const SEALED_ALG_SHA1 = 'RSA-OAEP+A256GCM';
+export type SealedAlg = typeof SEALED_ALG | typeof SEALED_ALG_SHA1;
+export type OaepHash = 'sha256' | 'sha1';
+export const oaepHashOf = (alg: SealedAlg): OaepHash => (alg === SEALED_ALG ? 'sha256' : 'sha1');
 
 export interface SealedCredential {
   v: 1;
-  alg: typeof SEALED_ALG;
+  alg: SealedAlg;
   /** Fingerprint (sha256 of SPKI DER, hex) of the public key that wrapped the content key. */
   kid: string;
   /** base64 fields */
@@ -28,6 +35,8 @@ export interface SealedCredential {
 export interface Recipient {
   publicKeyPem: string;
   fingerprint: string;
+  /** What the user's HSM can decrypt; default sha256. */
+  oaepHash?: OaepHash;
 }
 
 export const sealedAad = (credentialId: string, userId: string, vmId: string): string => `${credentialId}|${userId}|${vmId}`;
@@ -45,13 +54,11 @@ export function seal(plaintext: Buffer, to: Recipient, aad: string, random: Byte
     const cipher = createCipheriv('aes-256-gcm', key, iv);
     cipher.setAAD(Buffer.from(aad, 'utf8'));
     const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-    const wrappedKey = publicEncrypt(
-      { key: createPublicKey(to.publicKeyPem), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
-      key,
-    );
+    const hash = to.oaepHash ?? 'sha256';
+    const wrappedKey = publicEncrypt({ key: createPublicKey(to.publicKeyPem), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, key);
     return {
       v: 1,
-      alg: SEALED_ALG,
+      alg: hash === 'sha256' ? SEALED_ALG : SEALED_ALG_SHA1,
       kid: to.fingerprint,
       wrappedKey: wrappedKey.toString('base64'),
       iv: iv.toString('base64'),
@@ -65,11 +72,11 @@ export function seal(plaintext: Buffer, to: Recipient, aad: string, random: Byte
 }
 
 /**
- * Opens a sealed credential; `unwrap` is RSA-OAEP decryption with the user's private key (inside
- * the HSM). A wrong key, a tampered field or another AAD is an InvalidInputError without detail.
+ * Opens a sealed credential; `unwrap` is RSA-OAEP decryption (hash: oaepHashOf(s.alg)) with the
+ * user's private key, inside the HSM. A wrong key, a tampered field or another AAD is an InvalidInputError without detail.
  */
 export async function open(s: SealedCredential, unwrap: (wrappedKey: Buffer) => Promise<Buffer>, expectedAad?: string): Promise<Buffer> {
-  if (s.v !== 1 || s.alg !== SEALED_ALG) throw new InvalidInputError(`sealed credential: unsupported format ${s.alg} v${s.v}`);
+  if (s.v !== 1 || (s.alg !== SEALED_ALG && s.alg !== SEALED_ALG_SHA1)) throw new InvalidInputError(`sealed credential: unsupported format ${s.alg} v${s.v}`);
   if (expectedAad !== undefined && s.aad !== expectedAad) throw new InvalidInputError('sealed credential: bound to another credential');
   const key = await unwrap(Buffer.from(s.wrappedKey, 'base64'));
   try {
@@ -97,7 +104,7 @@ export function isSealedCredential(x: unknown): x is SealedCredential {
     typeof s === 'object' &&
     s !== null &&
     s.v === 1 &&
-    s.alg === SEALED_ALG &&
+    (s.alg === SEALED_ALG || s.alg === SEALED_ALG_SHA1) &&
     ['kid', 'wrappedKey', 'iv', 'ciphertext', 'tag', 'aad'].every((k) => typeof s[k] === 'string')
   );
 }

@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
-import { ForesightError, InvalidInputError } from '../core/errors';
+import { constants, createHash, publicEncrypt, randomBytes } from 'node:crypto';
+import { ConfigError, ForesightError, InvalidInputError } from '../core/errors';
 import { handleCommand, loadStream } from '../eventstore/handler';
 import type { EventStorePort } from '../eventstore/port';
 import type { HsmSession, KeyHandle } from '../hsm/ports';
 import { userKeyStream } from './events';
 import type { KeyCustodian, Recipient } from './ports';
-import type { SealedCredential } from './sealed';
+import { oaepHashOf, type OaepHash, type SealedCredential } from './sealed';
 import { userKeyDecider } from './userkey-decider';
 
 export const userKeyLabel = (userId: string): string => `userkey/${userId}`;
@@ -25,7 +25,8 @@ export class HsmKeyCustodian implements KeyCustodian {
   async ensure(userId: string, at: number): Promise<Recipient> {
     const stream = userKeyStream(userId);
     const loaded = await loadStream(this.store, stream, userKeyDecider);
-    if (loaded.state.active) return { userId, publicKeyPem: loaded.state.active.publicKeyPem, fingerprint: loaded.state.active.fingerprint };
+    const a0 = loaded.state.active;
+    if (a0) return { userId, publicKeyPem: a0.publicKeyPem, fingerprint: a0.fingerprint, oaepHash: a0.oaepHash ?? 'sha256' };
 
     const label = userKeyLabel(userId);
     const revoked = new Set(loaded.state.revoked);
@@ -42,13 +43,14 @@ export class HsmKeyCustodian implements KeyCustodian {
       mine = { pub: pair.publicKey, priv: pair.privateKey, pem: pair.publicKeyPem, spki: pair.publicKeySpki, generated: true };
     }
     const fingerprint = fingerprintOf(mine.spki);
+    const oaepHash = await this.probeOaep(label, mine.pub.id, mine.pem);
     const r = await handleCommand(this.store, {
       stream,
       decider: userKeyDecider,
       command: {
         kind: 'RecordKeyPair',
         at,
-        key: { userId, algorithm: 'RSA-2048', tokenLabel: this.hsm.tokenLabel, keyLabel: label, keyId: mine.pub.id, publicKeyPem: mine.pem, fingerprint },
+        key: { userId, algorithm: 'RSA-2048', tokenLabel: this.hsm.tokenLabel, keyLabel: label, keyId: mine.pub.id, publicKeyPem: mine.pem, fingerprint, oaepHash },
       },
       commandId: `keypair:${fingerprint}`,
       now: at,
@@ -60,7 +62,27 @@ export class HsmKeyCustodian implements KeyCustodian {
       await this.hsm.destroy(mine.priv!);
       await this.hsm.destroy(mine.pub);
     }
-    return { userId, publicKeyPem: active.publicKeyPem, fingerprint: active.fingerprint };
+    return { userId, publicKeyPem: active.publicKeyPem, fingerprint: active.fingerprint, oaepHash: active.oaepHash ?? 'sha256' };
+  }
+
+  /**
+   * Which OAEP hash this token decrypts with the new key: SHA-256 when it can (the default),
+   * SHA-1 otherwise (SoftHSM2 2.6). Asked once per key, at generation; recorded with the key.
+   */
+  private async probeOaep(label: string, keyId: string, pem: string): Promise<OaepHash> {
+    const [priv] = await this.hsm.findKeys({ label, id: keyId, keyClass: 'private' });
+    if (!priv) throw new ForesightError('KEY_PAIR', `the private half of key ${label} is not in token ${this.hsm.tokenLabel}`);
+    const probe = randomBytes(32);
+    for (const hash of ['sha256', 'sha1'] as const) {
+      const ct = publicEncrypt({ key: pem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, probe);
+      try {
+        const back = await this.hsm.decrypt(priv, ct, { oaepHash: hash });
+        if (back.equals(probe)) return hash;
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+      }
+    }
+    throw new ConfigError(`token ${this.hsm.tokenLabel} cannot decrypt RSA-OAEP with SHA-256 or SHA-1; use a PKCS#11 module that supports CKM_RSA_PKCS_OAEP`);
   }
 
   async unwrap(userId: string, sealed: SealedCredential): Promise<Buffer> {
@@ -69,7 +91,7 @@ export class HsmKeyCustodian implements KeyCustodian {
     if (!active || active.fingerprint !== sealed.kid) throw new InvalidInputError(`sealed credential is not for the active key of user ${userId}`);
     const [priv] = await this.hsm.findKeys({ label: active.keyLabel, id: active.keyId, keyClass: 'private' });
     if (!priv) throw new InvalidInputError(`the private key of user ${userId} is not in token ${this.hsm.tokenLabel}`);
-    return this.hsm.decrypt(priv, Buffer.from(sealed.wrappedKey, 'base64'));
+    return this.hsm.decrypt(priv, Buffer.from(sealed.wrappedKey, 'base64'), { oaepHash: oaepHashOf(sealed.alg) });
   }
 }
 

@@ -91,6 +91,14 @@ describe('sealed credential (RSA-OAEP-SHA256 wrapping AES-256-GCM)', () => {
     await expect(open(s, wrongUnwrap)).rejects.toThrow();
   });
 
+  test('where the HSM decrypts OAEP only with SHA-1, the alg says so and the round trip holds', async () => {
+    const s = seal(Buffer.from('legacy'), { ...to, oaepHash: 'sha1' }, aad, randomBytes);
+    expect(s.alg).toBe('RSA-OAEP+A256GCM');
+    const unwrap1 = async (w: Buffer) => privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' }, w);
+    expect((await open(s, unwrap1, aad)).toString()).toBe('legacy');
+    expect(seal(Buffer.from('x'), to, aad, randomBytes).alg).toBe('RSA-OAEP-256+A256GCM');
+  });
+
   test('content key and IV come from the injected source (fresh per seal)', () => {
     const a = seal(Buffer.from('x'), to, aad, randomBytes);
     const b = seal(Buffer.from('x'), to, aad, randomBytes);

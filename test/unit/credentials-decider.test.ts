@@ -176,7 +176,7 @@ describe('credential decider', () => {
 });
 
 describe('user key decider', () => {
-  const key = { userId: 'u1', algorithm: 'RSA-2048' as const, tokenLabel: 't', keyLabel: 'userkey/u1', keyId: 'ab', publicKeyPem: 'PEM', fingerprint: 'fp1' };
+  const key = { userId: 'u1', algorithm: 'RSA-2048' as const, tokenLabel: 't', keyLabel: 'userkey/u1', keyId: 'ab', publicKeyPem: 'PEM', fingerprint: 'fp1', oaepHash: 'sha256' as const };
   test('given no key, when a key pair is recorded, then KeyPairGenerated; a second (racing) one decides nothing', () => {
     const first = userKeyDecider.decide({ kind: 'RecordKeyPair', at: T0, key }, userKeyDecider.initialState);
     expect(first).toEqual([{ type: 'KeyPairGenerated', data: { ...key, generatedAt: '2026-01-01T08:00:00.000Z' } }]);

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError } from '../../core/errors';
-import { CredentialMetrics, prometheusText } from '../../credentials/metrics';
+import { CredentialMetrics } from '../../credentials/metrics';
 import { DEFAULT_CREDENTIALS_CONFIG, loadCredentialsConfig, parseCredentialsConfig, parseDurationMs, policyFor } from '../../credentials/policy';
 
 describe('credential policies', () => {
@@ -64,14 +64,16 @@ describe('credential metrics', () => {
     m.observe({ type: 'CredentialExpired', data: { credentialId: 'b', expiredAt: '', wasted: true } });
     m.skip('user-cap');
     m.requestServed('pre-provisioned', 2);
+    m.requestServed('pre-provisioned', 4);
     const s = m.snapshot();
     expect(s.hitRate).toBe(0.5);
     expect(s.preProvisionedDelivered).toBe(1);
     expect(s.wasteRate).toBe(0.5); // a used, b wasted, c unresolved
-    const text = prometheusText(s);
+    const text = m.prometheus();
     expect(text).toContain('foresight_access_requests_total{source="pre-provisioned"} 2');
     expect(text).toContain('foresight_credential_hit_rate 0.5');
     expect(text).toContain('foresight_preprovisioning_skipped_total{reason="user-cap"} 1');
     expect(text).toMatch(/# TYPE foresight_credentials_wasted_total counter\nforesight_credentials_wasted_total 1/);
+    expect(text).toContain('foresight_access_request_seconds_count{source="pre-provisioned"} 2');
   });
 });

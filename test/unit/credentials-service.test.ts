@@ -12,7 +12,7 @@ import { meetsPolicy } from '../../credentials/password';
 import { DEFAULT_CREDENTIALS_CONFIG, type CredentialsConfig } from '../../credentials/policy';
 import type { KeyCustodian, Notifier, Recipient } from '../../credentials/ports';
 import { Provisioner } from '../../credentials/provisioner';
-import { open, spkiFingerprint, type SealedCredential } from '../../credentials/sealed';
+import { oaepHashOf, open, spkiFingerprint, type SealedCredential } from '../../credentials/sealed';
 import { FileVault } from '../../credentials/vault';
 
 // Orchestration specs over the in-memory event store and node:crypto keys. The same flows run
@@ -26,13 +26,13 @@ class NodeKeys implements KeyCustodian {
     if (!k) {
       const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
       const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-      k = { recipient: { userId, publicKeyPem: pem, fingerprint: spkiFingerprint(pem) }, priv: privateKey };
+      k = { recipient: { userId, publicKeyPem: pem, fingerprint: spkiFingerprint(pem), oaepHash: userId.endsWith('1') ? 'sha1' : 'sha256' }, priv: privateKey };
       this.keys.set(userId, k);
     }
     return k.recipient;
   }
   async unwrap(userId: string, s: SealedCredential): Promise<Buffer> {
-    return privateDecrypt({ key: this.keys.get(userId)!.priv, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.from(s.wrappedKey, 'base64'));
+    return privateDecrypt({ key: this.keys.get(userId)!.priv, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: oaepHashOf(s.alg) }, Buffer.from(s.wrappedKey, 'base64'));
   }
 }
 

@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as https from 'node:https';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ManualClock } from '../../core/clock';
+import { loadConfig, type Config } from '../../core/config';
+import { ForbiddenError } from '../../core/errors';
+import { createLogger } from '../../core/log';
+import { MetricsRegistry } from '../../core/metrics';
+import type { RoleContext } from '../../core/role';
+import { DeliveryClient } from '../../credentials/client';
+import { meetsPolicy } from '../../credentials/password';
+import type { Notifier } from '../../credentials/ports';
+import { Provisioner } from '../../credentials/provisioner';
+import { startApiRole } from '../../credentials/role';
+import { open } from '../../credentials/sealed';
+import { userKeyLabel } from '../../credentials/user-keys';
+import { openPkcs11Module } from '../../hsm/pkcs11';
+import type { HsmModule } from '../../hsm/ports';
+import type { AccessRisk, AdminAlert, UserNotification } from '../../schemas';
+import { ensureTls, issueClientCert } from '../../stack/certs';
+import { tempSoftHsm, type TempSoftHsm } from '../support/softhsm-temp';
+
+// The delivery path on the real components: EventStoreDB-compatible server of the local stack,
+// SoftHSM2 (a private token directory), HTTPS with TLS 1.3 and client certificates from a CA.
+const run = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+const U1 = `alice-${run}`;
+const U2 = `bob-${run}`;
+const PIN = 'cred-it-user-pin';
+const T0 = Date.parse('2026-03-02T09:00:00Z');
+const MIN = 60_000;
+
+let hsm: TempSoftHsm;
+let mod: HsmModule;
+let home: string;
+let cfg: Config;
+let api: Awaited<ReturnType<typeof startApiRole>>;
+let alice: DeliveryClient;
+let bob: DeliveryClient;
+let admin: DeliveryClient;
+let provisioner: Provisioner;
+const clock = new ManualClock(T0);
+const logs: string[] = [];
+const notes: UserNotification[] = [];
+const alerts: AdminAlert[] = [];
+
+const risk = (userId: string, vmId: string, at: number, score = 0.95): AccessRisk => ({
+  eventId: `risk:${userId}:${vmId}:${at}`,
+  timestamp: at,
+  userId,
+  vmId,
+  riskScore: score,
+  horizon: 'PT1H',
+  horizonScores: { PT1H: score },
+  predictedAccessTime: at + 10 * MIN,
+  modelVersion: 'it-1',
+});
+
+async function streamTypes(stream: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of api.runtime.store.readStream(stream)) out.push(e.type);
+  return out;
+}
+
+beforeAll(async () => {
+  hsm = tempSoftHsm('cred-it-');
+  mod = openPkcs11Module(hsm.modulePath);
+  await mod.initToken('cred-it', 'cred-it-so-pin', PIN);
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'cred-it-home-'));
+  fs.writeFileSync(path.join(home, 'credentials.yaml'), 'default: { threshold: 0.7, validity: PT30M }\nonDemandValidity: PT20M\n');
+  const base = loadConfig();
+  cfg = { ...base, home };
+  const tls = ensureTls(cfg);
+  const client = (cn: string) => {
+    const c = issueClientCert(cfg, cn);
+    return new DeliveryClient({ baseUrl: `https://127.0.0.1:${api.port}`, cert: fs.readFileSync(c.cert), key: fs.readFileSync(c.key), ca: fs.readFileSync(c.ca) });
+  };
+  const ctx: RoleContext = {
+    config: cfg,
+    log: createLogger({}, { write: (l) => logs.push(l), level: 'debug' }),
+    metrics: new MetricsRegistry(),
+    clock,
+    groupPrefix: `it-${run}-`,
+  };
+  api = await startApiRole(ctx, { port: 0, hsmModule: mod, tokenLabel: 'cred-it', pin: PIN, tls: { cert: tls.serverCert, key: tls.serverKey, ca: tls.caCert } });
+  alice = client(`user.${U1}`);
+  bob = client(`user.${U2}`);
+  admin = client('admin');
+  const notifier: Notifier = { alert: async (a) => void alerts.push(a), notify: async (n) => void notes.push(n) };
+  const rt = api.runtime;
+  provisioner = new Provisioner({ store: rt.store, minter: rt.minter, vault: rt.vault, notifier, config: rt.config, metrics: rt.metrics, log: ctx.log });
+});
+
+afterAll(async () => {
+  for (const c of [alice, bob, admin]) c?.close();
+  await api?.stop();
+  await mod?.close();
+  hsm?.cleanup();
+  if (home) fs.rmSync(home, { recursive: true, force: true });
+});
+
+const decrypt = async (userId: string, reply: { credential: Parameters<typeof open>[0] }) =>
+  JSON.parse((await open(reply.credential, () => api.runtime.custodian.unwrap(userId, reply.credential))).toString()) as { password: string; username: string };
+
+describe('credential delivery on the real event store and SoftHSM2', () => {
+  test('pre-provisioned: key pair generated in the HSM (private key stays there), request served at once over mTLS', async () => {
+    expect(await provisioner.handleRisk(risk(U1, 'vm-a', T0), `it:${run}:1`)).toEqual({ kind: 'done' });
+    expect(await provisioner.handleRisk(risk(U1, 'vm-a', T0), `it:${run}:1`)).toEqual({ kind: 'done' }); // redelivery
+    expect(await streamTypes(`userkey-${U1}`)).toEqual(['KeyPairGenerated']);
+    expect(await streamTypes(`credential-${U1}_vm-a`)).toEqual(['CredentialPreProvisioned']);
+    const keys = await api.runtime.hsm.findKeys({ label: userKeyLabel(U1) });
+    expect(keys.map((k) => k.keyClass).sort()).toEqual(['private', 'public']);
+
+    clock.set(T0 + 5 * MIN);
+    const reply = await alice.requestAccess(U1, 'vm-a');
+    expect(reply.source).toBe('pre-provisioned');
+    expect(reply.expiresAt).toBe(new Date(T0 + 30 * MIN).toISOString());
+    const secret = await decrypt(U1, reply);
+    expect(secret.username).toBe(U1);
+    expect(meetsPolicy(secret.password, api.runtime.config.password)).toBe(true);
+    expect(await streamTypes(`credential-${U1}_vm-a`)).toEqual(['CredentialPreProvisioned', 'CredentialDelivered']);
+    expect(JSON.stringify(logs)).not.toContain(secret.password);
+  });
+
+  test('on demand with no credential, then refreshed after expiry with a new password', async () => {
+    clock.set(T0);
+    const first = await alice.requestAccess(U1, 'vm-b');
+    expect(first.source).toBe('on-demand');
+    const p1 = (await decrypt(U1, first)).password;
+    clock.set(T0 + 21 * MIN);
+    const second = await alice.requestAccess(U1, 'vm-b');
+    expect(second.source).toBe('refreshed');
+    expect(second.credentialId).not.toBe(first.credentialId);
+    const p2 = (await decrypt(U1, second)).password;
+    expect(p2).not.toBe(p1);
+    expect(await streamTypes(`credential-${U1}_vm-b`)).toEqual(['CredentialIssued', 'CredentialDelivered', 'CredentialExpired', 'CredentialRefreshed', 'CredentialDelivered']);
+  });
+
+  test('the same Idempotency-Key gets the same answer and records nothing new', async () => {
+    clock.set(T0);
+    const a = await alice.requestAccess(U1, 'vm-c', `idem-${run}`);
+    const b = await alice.requestAccess(U1, 'vm-c', `idem-${run}`);
+    expect(b.credentialId).toBe(a.credentialId);
+    expect(await streamTypes(`credential-${U1}_vm-c`)).toEqual(['CredentialIssued', 'CredentialDelivered']);
+  });
+
+  test('a user gets only its own credentials; admins revoke, users cannot', async () => {
+    await expect(bob.requestAccess(U1, 'vm-a')).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(alice.revoke(U1, 'vm-a', 'mine')).rejects.toThrow(/only administrators/);
+    clock.set(T0 + 6 * MIN);
+    expect(await admin.revoke(U1, 'vm-a', 'offboarding')).toMatchObject({ revoked: true });
+    clock.set(T0 + 7 * MIN);
+    expect((await alice.requestAccess(U1, 'vm-a')).source).toBe('on-demand');
+  });
+
+  test('no client certificate: 401; health and metrics need none; TLS 1.2 is refused', async () => {
+    const ca = fs.readFileSync(path.join(home, 'tls', 'ca.pem'));
+    const get = (p: string, o: https.RequestOptions = {}) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = https.request({ host: '127.0.0.1', port: api.port, path: p, ca, method: p.startsWith('/v1') ? 'POST' : 'GET', ...o }, (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        });
+        req.on('error', reject);
+        req.end(p.startsWith('/v1') ? JSON.stringify({ userId: U1, vmId: 'vm-a' }) : undefined);
+      });
+    expect((await get('/v1/access-requests')).status).toBe(401);
+    const health = await get('/healthz');
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.text)).toMatchObject({ status: 'ok', checks: { eventStore: { ok: true }, hsm: { ok: true } } });
+    const metrics = await get('/metrics');
+    expect(metrics.text).toMatch(/foresight_access_requests_total\{source="pre-provisioned"\} \d/);
+    expect(metrics.text).toContain('foresight_credential_hit_rate');
+    await expect(get('/healthz', { maxVersion: 'TLSv1.2' })).rejects.toThrow(/version|alert|protocol/i);
+  });
+
+  test('below the threshold nothing is pre-provisioned; an expired unused one is swept as waste', async () => {
+    expect(await provisioner.handleRisk(risk(U2, 'vm-x', T0, 0.3), `it:${run}:2`)).toEqual({ kind: 'done' });
+    expect(await streamTypes(`credential-${U2}_vm-x`)).toEqual([]);
+    await provisioner.handleRisk(risk(U2, 'vm-y', T0), `it:${run}:3`);
+    const before = api.runtime.metrics.snapshot().wasted;
+    const swept = await provisioner.sweep(T0 + 31 * MIN);
+    expect(swept.wasted).toBeGreaterThanOrEqual(1);
+    expect(await streamTypes(`credential-${U2}_vm-y`)).toEqual(['CredentialPreProvisioned', 'CredentialExpired', 'CredentialRevoked']);
+    expect(api.runtime.metrics.snapshot().wasted).toBeGreaterThan(before);
+    expect(notes.some((n) => n.kind === 'CREDENTIAL_READY' && n.userId === U2)).toBe(true);
+  });
+});
