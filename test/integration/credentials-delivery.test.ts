@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
@@ -152,6 +153,30 @@ describe('credential delivery on the real event store and SoftHSM2', () => {
     expect(await admin.revoke(U1, 'vm-a', 'offboarding')).toMatchObject({ revoked: true });
     clock.set(T0 + 7 * MIN);
     expect((await alice.requestAccess(U1, 'vm-a')).source).toBe('on-demand');
+  });
+
+  test('foresight request-access prints the path and the sealed credential, never the password', async () => {
+    clock.set(T0);
+    const c = issueClientCert(cfg, `user.${U1}`);
+    const bin = path.join(__dirname, '..', '..', 'bin', 'foresight.js');
+    const cli = (args: string[]) =>
+      new Promise<{ code: number; out: string; err: string }>((resolve) => {
+        execFile(process.execPath, [bin, 'request-access', ...args, '--url', `https://127.0.0.1:${api.port}`, '--cert', c.cert, '--key', c.key, '--ca', c.ca], { env: { ...process.env, FORESIGHT_HOME: home } }, (err, out, errOut) =>
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out, err: errOut }),
+        );
+      });
+    const json = await cli(['--user', U1, '--vm', 'vm-cli', '--json']);
+    expect(json.code).toBe(0);
+    const reply = JSON.parse(json.out);
+    expect(reply).toMatchObject({ source: 'on-demand', credential: { v: 1 } });
+    const secret = await decrypt(U1, reply);
+    expect(json.out + json.err).not.toContain(secret.password);
+    const text = await cli(['--user', U1, '--vm', 'vm-cli']);
+    expect(text.out).toMatch(/^pre-provisioned: credential .* for .* on vm-cli/);
+    const other = await cli(['--user', U2, '--vm', 'vm-cli']);
+    expect(other.code).toBe(1);
+    expect(other.err.trim().split('\n')).toHaveLength(1);
+    expect(other.err).toMatch(/refused: a user may request only its own credentials/);
   });
 
   test('no client certificate: 401; health and metrics need none; TLS 1.2 is refused', async () => {
