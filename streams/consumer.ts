@@ -64,7 +64,9 @@ export async function runConsumer<T extends Topic>(opts: ConsumerOptions<T>): Pr
   const clock = opts.clock ?? systemClock;
   const serde = opts.serde ?? createSerde({ registryUrl: opts.registryUrl });
   const ownProducer = !opts.producer;
-  const producer = opts.producer ?? createProducer({ kafka: opts.kafka, registryUrl: opts.registryUrl, serde, clientId: `${opts.groupId}-dlq`, log });
+  // Not idempotent: its sends give up after a few tries, so durableWrite's loop (which watches
+  // for stop() and rebalances) owns the retrying; a duplicate DLQ record is harmless.
+  const producer = opts.producer ?? createProducer({ kafka: opts.kafka, registryUrl: opts.registryUrl, serde, clientId: `${opts.groupId}-dlq`, log, idempotent: false });
   const sleepFn = opts.sleep ?? realSleep;
   const rp = { initialMs: opts.retry?.initialMs ?? 200, maxMs: opts.retry?.maxMs ?? 10_000, random: opts.random };
   const maxAttempts = opts.retry?.maxAttempts ?? 5;

@@ -44,12 +44,15 @@ export function registryError(err: unknown, what: string): ForesightError {
 /** kafkajs errors to ours: anything kafkajs marks retriable, and connection loss, is Unavailable. */
 export function kafkaError(err: unknown, what: string): ForesightError {
   if (err instanceof ForesightError) return err;
-  const e = err as { name?: string; message?: string; retriable?: boolean; type?: string } | undefined;
+  const e = err as { name?: string; message?: string; retriable?: boolean; type?: string; cause?: { retriable?: boolean } } | undefined;
   const name = e?.name ?? '';
   const msg = e?.message ?? String(err);
+  // kafkajs gives up after its own retries with NumberOfRetriesExceeded (not retriable to it);
+  // to us the broker is still just unavailable, and our caller's backoff takes over.
   const unavailable =
     e?.retriable === true ||
-    /KafkaJS(Connection|ConnectionClosed|RequestTimeout|NumberOfRetriesExceeded|BrokerNotFound|NoBrokerAvailable|Timeout|LockTimeout|GroupCoordinatorNotFound|MetadataNotLoaded)Error?/.test(name) ||
+    e?.cause?.retriable === true ||
+    /^KafkaJS(Connection|ConnectionClosed|RequestTimeout|NumberOfRetriesExceeded|BrokerNotFound|NoBrokerAvailable|Timeout|LockTimeout|GroupCoordinatorNotFound|MetadataNotLoaded|TopicMetadataNotLoaded)(Error)?$/.test(name) ||
     NETWORK_CODES.test(msg);
   if (unavailable) return new UnavailableError('kafka', `${what}: ${msg}`, err);
   return new ForesightError('KAFKA', `kafka: ${what}: ${msg}`, { retriable: false, cause: err });

@@ -32,6 +32,8 @@ export function createKafka(conn: KafkaConnection, clientId: string, log: Logger
       () =>
       ({ level, label, log: entry }: LogEntry) => {
         const { message, ...rest } = entry;
+        // Transactional producers limit retries on purpose: an aborted attempt is redone whole.
+        if (String(message).startsWith('Limiting retries for the idempotent producer')) return;
         const fields = { kafkajs: label, ...rest };
         if (level <= logLevel.ERROR) log.error(String(message), fields);
         else if (level === logLevel.WARN) log.warn(String(message), fields);

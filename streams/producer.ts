@@ -50,7 +50,13 @@ export function createProducer(opts: ProducerOptions): Producer {
   const serde = opts.serde ?? createSerde({ registryUrl: opts.registryUrl });
   const kafka = createKafka(opts.kafka, opts.clientId ?? 'foresight-producer', log);
   const idempotent = opts.idempotent ?? true;
-  const producer: KafkaProducer = kafka.producer({ idempotent, allowAutoTopicCreation: false });
+  // An idempotent producer retries without limit (kafkajs's default for it): giving up and
+  // sending again from our side could duplicate. Connection set-up still fails fast (connect()).
+  const producer: KafkaProducer = kafka.producer({
+    idempotent,
+    allowAutoTopicCreation: false,
+    retry: idempotent ? { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 } : undefined,
+  });
   let connected: Promise<void> | undefined;
 
   const connect = (): Promise<void> => {
