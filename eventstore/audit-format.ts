@@ -13,8 +13,13 @@ export function tableHeader(): string {
   return [fit('TIME', W.time), fit('STREAM', W.stream), 'REV'.padStart(W.rev), fit('TYPE', W.type), 'DATA'].join('  ');
 }
 
+/** JSON data as is; a binary event's bytes as base64, so output stays one valid JSON line. */
+function printable(data: unknown): unknown {
+  return data instanceof Uint8Array ? { base64: Buffer.from(data).toString('base64') } : data;
+}
+
 export function tableRow(e: RecordedEnvelope): string {
-  const data = JSON.stringify(e.data) ?? '';
+  const data = JSON.stringify(printable(e.data)) ?? '';
   return [
     fit(eventTime(e).toISOString(), W.time),
     fit(e.stream, W.stream),
@@ -32,7 +37,7 @@ export function jsonLine(e: RecordedEnvelope): string {
     revision: e.revision,
     id: e.id,
     type: e.type,
-    data: e.data,
+    data: printable(e.data),
     metadata: e.metadata,
     ...(e.commitPosition === undefined ? {} : { commitPosition: e.commitPosition.toString() }),
   });
