@@ -18,7 +18,8 @@ import {
 export const LOG_FILE = 'events.log';
 /** More than this much unreadable data at the end is corruption, not a torn write: refuse to start. */
 const MAX_TORN_TAIL_BYTES = 256 * 1024 * 1024;
-const CACHE_ENTRIES = 4096;
+/** The read cache is bounded by bytes, so memory does not follow the size of the log. */
+const CACHE_MAX_BYTES = 8 * 1024 * 1024;
 const CACHE_MAX_EVENT_BYTES = 64 * 1024;
 const FIRST_READ_BYTES = 4096;
 
@@ -33,6 +34,7 @@ export interface RecoveryReport {
 
 export class EventLog {
   private readonly cache = new Map<number, StoredEvent>();
+  private cacheBytes = 0;
   private closed = false;
 
   private constructor(
@@ -109,9 +111,15 @@ export class EventLog {
       fs.readSync(this.fd, buf, 0, len, position);
     }
     const ev = decodeRecord(buf, 0, position);
-    if (ev.data.length + ev.metadata.length <= CACHE_MAX_EVENT_BYTES) {
+    const size = cachedSize(ev);
+    if (size <= CACHE_MAX_EVENT_BYTES) {
       this.cache.set(position, ev);
-      if (this.cache.size > CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as number);
+      this.cacheBytes += size;
+      while (this.cacheBytes > CACHE_MAX_BYTES) {
+        const [oldest, old] = this.cache.entries().next().value as [number, StoredEvent];
+        this.cache.delete(oldest);
+        this.cacheBytes -= cachedSize(old);
+      }
     }
     return ev;
   }
@@ -122,6 +130,10 @@ export class EventLog {
     fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
   }
+}
+
+function cachedSize(ev: StoredEvent): number {
+  return ev.data.length + ev.metadata.length + ev.stream.length + ev.type.length + 128;
 }
 
 function scan(fd: number, onEvent: (ev: StoredEvent) => void): RecoveryReport {

@@ -213,6 +213,26 @@ describe('subscribeToAll', () => {
     }
   });
 
+  test('a paused subscriber that falls far behind still gets every event once, in order', async () => {
+    const prefix = uniqueName('conf-sub-slow');
+    const sub = client.subscribeToAll({ fromPosition: END, filter: streamNameFilter({ prefixes: [prefix] }) });
+    const w = watch(sub);
+    try {
+      await waitFor(() => w.caughtUp(), 'caught-up');
+      sub.pause();
+      const total = 12_000;
+      for (let b = 0; b < total / 500; b++) {
+        await client.appendToStream(`${prefix}-s`, Array.from({ length: 500 }, (_, i) => jsonEvent({ type: 'Bulk', data: { n: b * 500 + i } })));
+      }
+      sub.resume();
+      await waitFor(() => w.events.length >= total, `${total} events`, 60_000);
+      expect(w.events.length).toBe(total);
+      w.events.forEach((e, i) => expect(e.event?.revision).toBe(BigInt(i)));
+    } finally {
+      await w.stop();
+    }
+  }, 120_000);
+
   test('many subscribers each see every live event once', async () => {
     const prefix = uniqueName('conf-sub-many');
     const watchers = Array.from({ length: 6 }, () =>
