@@ -66,3 +66,82 @@ export async function waitFor(what: string, cond: () => boolean, timeoutMs: numb
 }
 
 export const byEventId = (xs: readonly Feature[]) => [...xs].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/** Starts projections/main.ts as its own process (node --import tsx: one pid to kill). */
+export function spawnRole(namespace: string, group: string, instance: string): { child: ChildProcess; progress: () => number } {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'projections/main.ts'), '--namespace', namespace, '--group', group, '--instance', instance, '--idle-ms', '3600000', '--report-ms', '100'],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'error' } },
+  );
+  let records = 0;
+  let buf = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString('utf8');
+    const lines = buf.split('\n');
+    buf = lines.pop()!;
+    for (const l of lines) {
+      try {
+        records = (JSON.parse(l) as { records: number }).records;
+      } catch {
+        /* not a counters line */
+      }
+    }
+  });
+  child.stderr!.on('data', () => undefined);
+  return { child, progress: () => records };
+}
+
+export function killHard(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+/**
+ * Runs the role in a child process, SIGKILLs it `kills` times at random points (after it has
+ * started processing, a random 0–maxDelayMs later), then lets a last instance finish. The same
+ * instance id each time, so each restart fences its predecessor's open transaction.
+ */
+export async function runWithKills(
+  namespace: string,
+  kills: number,
+  random: () => number,
+  expectCount: number,
+  collector: Collector,
+  maxDelayMs = 1500,
+): Promise<{ killedAfterFeatures: number[] }> {
+  const group = `${namespace}-g`;
+  const killedAfterFeatures: number[] = [];
+  for (let k = 0; k < kills; k++) {
+    const { child, progress } = spawnRole(namespace, group, 'victim');
+    try {
+      await waitFor('the role to start processing', () => progress() > 0 || child.exitCode !== null, 120_000);
+      await new Promise((r) => setTimeout(r, Math.floor(random() * maxDelayMs)));
+    } finally {
+      await killHard(child);
+    }
+    killedAfterFeatures.push(collector.features.length);
+    if (collector.features.length >= expectCount) break;
+  }
+  const { child } = spawnRole(namespace, group, 'victim');
+  try {
+    await waitFor('every feature after the restarts', () => collector.features.length >= expectCount, 180_000);
+    await new Promise((r) => setTimeout(r, 2000)); // a duplicate, if any, would show up now
+  } finally {
+    await killHard(child);
+  }
+  return { killedAfterFeatures };
+}
+
+export function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+}
