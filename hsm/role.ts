@@ -1,0 +1,149 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { projectRoot, type Config } from '../core/config';
+import { isRetriable } from '../core/errors';
+import type { Health, RoleContext, RunningRole } from '../core/role';
+import { EsdbEventStore } from '../eventstore/client';
+import type { EventStorePort } from '../eventstore/port';
+import type { WorkloadRisk } from '../schemas/types';
+import { useLocalSoftHsm } from '../stack/softhsm';
+import { createProducer, done, retry, runConsumer, toDlq } from '../streams';
+import { HsmOrchestrator } from './orchestrator';
+import { pkcs11PartitionOps } from './partition-ops';
+import { openPkcs11Module } from './pkcs11';
+import { loadPolicy, type PolicyRule } from './policy';
+import { loadPoolConfig, type PoolConfig } from './pool-config';
+import type { HsmModule } from './ports';
+
+/**
+ * The pool file: --pool, else FORESIGHT_HSM_POOL, else FORESIGHT_HOME/hsm-pool.yaml when it
+ * exists, else the example shipped in hsm/ (the local stack's SoftHSM2 pool).
+ */
+export function resolvePoolFile(cfg: Pick<Config, 'home'>, explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (explicit) return path.resolve(explicit);
+  if (env.FORESIGHT_HSM_POOL) return path.resolve(env.FORESIGHT_HSM_POOL);
+  const local = path.join(cfg.home, 'hsm-pool.yaml');
+  if (fs.existsSync(local)) return local;
+  return path.join(projectRoot(), 'hsm', 'pool.example.yaml');
+}
+
+export function loadPool(cfg: Pick<Config, 'home' | 'hsm'>, explicit?: string): { file: string; pool: PoolConfig; rules: PolicyRule[] } {
+  const file = resolvePoolFile(cfg, explicit);
+  const pool = loadPoolConfig(file, { module: cfg.hsm.module, home: cfg.home });
+  const rules = pool.policyFile ? loadPolicy(pool.policyFile) : [];
+  return { file, pool, rules };
+}
+
+export interface HsmRoleOptions {
+  poolFile?: string;
+  namespace?: string;
+  fromBeginning?: boolean;
+  store?: EventStorePort;
+  /** How often forecasts waiting for their lead time are looked at again. */
+  tickMs?: number;
+}
+
+/**
+ * `run --role hsm`: consumes risk.workload, one orchestrator per process; several processes
+ * share the partitions of the topic (consumer group), and partition claims on hsm-* streams keep
+ * them from handing one HSM partition to two clients.
+ */
+export async function startHsmRole(ctx: RoleContext, o: HsmRoleOptions = {}): Promise<RunningRole & { orchestrator: HsmOrchestrator }> {
+  const log = ctx.log.child({ role: 'hsm' });
+  const { file, pool, rules } = loadPool(ctx.config, o.poolFile);
+  useLocalSoftHsm(ctx.config); // SoftHSM2 reads SOFTHSM2_CONF at C_Initialize only
+  const modules = new Map<string, HsmModule>();
+  const moduleFor = (p: string) => {
+    let m = modules.get(p);
+    if (!m) modules.set(p, (m = openPkcs11Module(p)));
+    return m;
+  };
+  const ownStore = !o.store;
+  const store = o.store ?? EsdbEventStore.connect(ctx.config.eventStore.connectionString);
+  const kafka = ctx.config.kafka;
+  const registryUrl = ctx.config.schemaRegistry.url;
+  const producer = createProducer({ kafka, registryUrl, namespace: o.namespace, clientId: 'foresight-hsm', log });
+  await producer.connect();
+  const partitions = pkcs11PartitionOps(moduleFor, pool);
+  const orchestrator = new HsmOrchestrator({
+    config: pool,
+    rules,
+    store,
+    partitions,
+    log,
+    publishAlert: (a) => producer.send('alerts.admin', [{ key: a.subject, value: a }]),
+  });
+  const handled = ctx.metrics.counter('foresight_hsm_workload_records_total', 'risk.workload records handled by the HSM orchestrator, by plan');
+
+  // Forecasts whose peak is beyond the lead time: looked at again when the lead time starts.
+  // In memory only: after a restart the next forecast for that network schedules it again.
+  const waiting = new Map<string, { until: number; record: WorkloadRisk }>();
+  const handle = async (r: WorkloadRisk) => {
+    const out = await orchestrator.handle(r);
+    handled.inc({ plan: out.plan.kind });
+    if (out.plan.kind === 'wait') waiting.set(r.clientNetworkId, { until: out.plan.until, record: r });
+    else waiting.delete(r.clientNetworkId);
+  };
+  const timer = setInterval(() => {
+    const now = ctx.clock.now();
+    for (const [id, w] of waiting) {
+      if (now < w.until) continue;
+      waiting.delete(id);
+      handle({ ...w.record, eventId: `${w.record.eventId}:lead-time`, timestamp: w.until }).catch((err) => log.error('scheduled allocation failed', { clientNetworkId: id, error: err }));
+    }
+  }, o.tickMs ?? 5_000);
+  timer.unref();
+
+  const consumer = await runConsumer({
+    kafka,
+    registryUrl,
+    groupId: `${ctx.groupPrefix}foresight-hsm`,
+    topics: ['risk.workload'],
+    namespace: o.namespace,
+    fromBeginning: o.fromBeginning,
+    clock: ctx.clock,
+    producer,
+    log,
+    handle: async (rec) => {
+      try {
+        await handle(rec.value);
+        return done();
+      } catch (err) {
+        if (isRetriable(err)) return retry(err);
+        log.error('workload record cannot be handled', { clientNetworkId: rec.value.clientNetworkId, error: err });
+        return toDlq('hsm-orchestration-failed', err instanceof Error ? err.message : String(err));
+      }
+    },
+  });
+  log.info('hsm role started', { pool: file, hsms: pool.hsms.length, rules: rules.length });
+
+  return {
+    name: 'hsm',
+    orchestrator,
+    async health(): Promise<Health> {
+      const h: Health = {};
+      try {
+        for await (const _ of store.readStream('foresight-health')) break;
+        h.eventStore = { ok: true };
+      } catch (err) {
+        h.eventStore = { ok: false, detail: err instanceof Error ? err.message : String(err) };
+      }
+      try {
+        const labels = new Set((await moduleFor(ctx.config.hsm.module).listTokens()).map((t) => t.label));
+        const missing = pool.hsms.filter((x) => x.adminToken && !labels.has(x.adminToken)).map((x) => x.adminToken);
+        h.hsm = missing.length ? { ok: false, detail: `tokens missing: ${missing.join(', ')}` } : { ok: true };
+      } catch (err) {
+        h.hsm = { ok: false, detail: err instanceof Error ? err.message : String(err) };
+      }
+      return h;
+    },
+    async stop() {
+      clearInterval(timer);
+      await consumer.stop();
+      await producer.disconnect();
+      await partitions.close();
+      for (const m of modules.values()) await m.close();
+      if (ownStore) await (store as EsdbEventStore).close();
+    },
+  };
+}
