@@ -17,6 +17,7 @@ import type { Config } from '../core/config';
 import { systemClock, type Clock } from '../core/clock';
 import { ForesightError } from '../core/errors';
 import { silentLogger, type Logger } from '../core/log';
+import { withRetry } from '../core/retry';
 import type { ScheduledJob, Topic, VmState } from '../schemas/types';
 import {
   changelogSpec,
@@ -92,7 +93,8 @@ export async function startProjections(opts: ProjectionsRoleOptions): Promise<Ru
   const counters: ProjectionsCounters = { batches: 0, records: 0, accessFeatures: 0, networkFeatures: 0, late: 0, duplicates: 0, restores: 0, tableRecords: 0, tableRecordsUndecodable: 0 };
 
   await ensureStreams(cfg, { namespace: opts.namespace, topics: [...INPUT_TOPICS, ...TABLE_TOPICS, ...OUTPUT_TOPICS], log });
-  await ensureTopics(cfg.kafka, { specs: [changelogSpec(changelog, 3)], log });
+  // Just-created topics can briefly be unknown to the broker's metadata: retriable, so retry.
+  await withRetry(() => ensureTopics(cfg.kafka, { specs: [changelogSpec(changelog, 3)], log }), { retries: 8, initialMs: 250, maxMs: 5000 });
 
   const serde = createSerde({ registryUrl: cfg.schemaRegistry.url });
   const tables = createTables();

@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { silentLogger, type Logger } from '../core/log';
+import { headersToStrings } from '../streams/dlq';
 import { kafkaError } from '../streams/errors';
 import { createKafka, type KafkaConnection } from '../streams/kafka';
 
@@ -17,6 +18,7 @@ export interface RawMessage {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
+  headers: Record<string, string>;
 }
 
 export interface TopicReader {
@@ -75,7 +77,7 @@ export async function readTopic(opts: ReaderOptions): Promise<TopicReader> {
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch, heartbeat }) => {
-        for (const m of batch.messages) await opts.onMessage({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
+        for (const m of batch.messages) await opts.onMessage({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers: headersToStrings(m.headers) });
         await heartbeat();
       },
     });
