@@ -30,8 +30,8 @@ suite('esdb-local durability (private instance)', () => {
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
 
-  async function start(dataDir?: string): Promise<EsdbProcess> {
-    const p = await startEsdbProcess(dataDir ? { dataDir } : {});
+  async function start(dataDir?: string, nodeArgs?: string[]): Promise<EsdbProcess> {
+    const p = await startEsdbProcess({ ...(dataDir ? { dataDir } : {}), nodeArgs });
     procs.push(p);
     if (!dataDir) dirs.push(p.dataDir);
     return p;
@@ -133,4 +133,26 @@ suite('esdb-local durability (private instance)', () => {
     expect(third.startLine.events).toBe(11);
     await third.stop();
   });
+
+  test('after recovery memory holds an index, not the log', async () => {
+    const first = await start();
+    const client = EventStoreDBClient.connectionString(first.connectionString);
+    const pad = 'm'.repeat(6000);
+    try {
+      for (let b = 0; b < 110; b++) {
+        const evs = Array.from({ length: 100 }, (_, i) => jsonEvent({ type: 'Big', data: { b, i, pad } }));
+        await client.appendToStream(`${uniqueName('mem')}-${b % 7}`, evs);
+      }
+    } finally {
+      await client.dispose();
+    }
+    expect(await first.stop()).toBe(0);
+    const logBytes = fs.statSync(path.join(first.dataDir, 'events.log')).size;
+    expect(logBytes).toBeGreaterThan(64 * 1024 * 1024);
+    const second = await start(first.dataDir, ['--expose-gc']);
+    expect(second.startLine.events).toBe(11_000);
+    const held = second.startLine.heapUsedBytes + second.startLine.arrayBuffersBytes;
+    expect(held).toBeLessThan(logBytes / 2);
+    await second.stop();
+  }, 180_000);
 });

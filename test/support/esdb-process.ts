@@ -19,6 +19,8 @@ export interface EsdbProcessOptions {
   port?: number;
   tls?: { certFile: string; keyFile: string };
   extraArgs?: string[];
+  /** Flags for node itself, e.g. --expose-gc. */
+  nodeArgs?: string[];
   startTimeoutMs?: number;
 }
 
@@ -27,6 +29,8 @@ export interface StartLine {
   events: number;
   end: number;
   truncatedBytes: number;
+  heapUsedBytes: number;
+  arrayBuffersBytes: number;
   [k: string]: unknown;
 }
 
@@ -49,7 +53,7 @@ export interface EsdbProcess {
 export async function startEsdbProcess(opts: EsdbProcessOptions = {}): Promise<EsdbProcess> {
   const ownsDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'esdb-local-test-'));
-  const args = ['--import', 'tsx', ENTRY, '--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--data', dataDir];
+  const args = [...(opts.nodeArgs ?? []), '--import', 'tsx', ENTRY, '--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--data', dataDir];
   if (opts.tls) args.push('--tls-cert', opts.tls.certFile, '--tls-key', opts.tls.keyFile);
   args.push(...(opts.extraArgs ?? []));
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
