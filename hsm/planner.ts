@@ -84,9 +84,17 @@ function grow(input: PlanInput, required: number, reason: 'predicted-peak' | 'sc
     const free = freePartitions(config, assigned, tier);
     if (free.length >= need) return { kind: 'allocate', partitions: free.slice(0, need), requiredOpsPerSecond: required, reason };
   }
-  const need = Math.ceil(deficit / preferred.partitionOpsPerSecond);
-  const partial = freePartitions(config, assigned, preferred).slice(0, need);
-  const shortfallOps = deficit - partial.length * preferred.partitionOpsPerSecond;
+  // Not enough anywhere: take what is free, preferred tier first then up, to serve part of it.
+  const partial: PartitionRef[] = [];
+  let covered = 0;
+  for (const tier of config.tiers.filter((t) => t.rank >= preferred.rank)) {
+    for (const part of freePartitions(config, assigned, tier)) {
+      if (covered >= deficit) break;
+      partial.push(part);
+      covered += part.opsPerSecond;
+    }
+  }
+  const shortfallOps = deficit - covered;
   const missing = Math.ceil(shortfallOps / preferred.partitionOpsPerSecond);
   const tierHsms = config.hsms.filter((h) => h.tier === preferred.name);
   const perHsm = tierHsms.length > 0 ? Math.max(...tierHsms.map((h) => h.partitionCapacity)) : 1;
