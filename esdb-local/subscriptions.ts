@@ -60,10 +60,6 @@ class Pump {
         if (more) continue;
         // History is exhausted up to durableEnd: listen from here, in the same tick.
         this.startListening();
-        if (this.target.kind === 'all' && this.target.filter && this.scanned > 0) {
-          if (!(await this.send(checkpointResp(this.lastPosition)))) return;
-          this.scanned = 0;
-        }
         if (!(await this.send(caughtUpResp()))) return;
         const fellBehind = await this.liveLoop();
         if (!fellBehind) return;
