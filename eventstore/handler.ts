@@ -23,7 +23,7 @@
  * consumer loop decides retry vs DLQ), TamperError when the stream's hash chain does not verify
  * (never retriable), or whatever `decide` throws (domain rejections).
  */
-import { ConcurrencyError } from '../core/errors';
+import { ConcurrencyError, ForesightError } from '../core/errors';
 import type { Decider } from '../core/decider';
 import { withRetry } from '../core/retry';
 import type { AnyEvent, EventEnvelope, RecordedEnvelope } from './envelope';
@@ -143,6 +143,16 @@ export async function handleCommand<C, S, E extends AnyEvent>(
         sealed.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: { ...e.metadata } })),
         expected,
       );
+      const chainedTo = sealed[sealed.length - 1].revision;
+      if (out.nextExpectedRevision !== chainedTo) {
+        // Only a soft-deleted stream reads as empty yet continues its revisions on append: the
+        // events are stored, but hashed for positions they do not hold, so they will not verify.
+        throw new ForesightError(
+          'CHAIN_POSITION',
+          `stream ${input.stream}: events were chained as revisions ${sealed[0].revision}..${chainedTo} but stored up to ${out.nextExpectedRevision}; ` +
+            'the stream was deleted and recreated, which this application never does; audit it with `foresight audit verify --stream`',
+        );
+      }
       let state = loaded.state;
       for (const e of decided) state = input.decider.evolve(state, e);
       return { events: sealed, revision: out.nextExpectedRevision, state, alreadyApplied: false };

@@ -31,7 +31,8 @@ export class MemoryEventStore implements EventStorePort {
       // Idempotency as the server does it: the same ids right after the expected revision.
       const slice = existing.slice(from + 1, from + 1 + events.length);
       if (slice.length === events.length && slice.every((e, i) => e.id === events[i].id)) {
-        return { nextExpectedRevision: current };
+        // Like the server: the revision of the batch's last event, not the stream's head.
+        return { nextExpectedRevision: from + events.length };
       }
     }
     const ok = expected === 'any' || (expected === 'no_stream' ? current === -1 : expected === current);

@@ -66,15 +66,19 @@ describe('event-store handler on the real server', () => {
     expect(await verify(store, { stream: s })).toEqual({ streams: 1, events: 2, breaks: [] });
   });
 
-  it('given the same sealed batch appended twice at the same expected revision, then the server keeps one copy', async () => {
+  it('given the same sealed batch appended twice at the same expected revision, then the server keeps one copy and reports the revision of that batch', async () => {
     const s = uniq('credential');
     const sealed = sealEvents([{ type: 'CreditGranted', data: { amount: 1, at: AT } }], {
       stream: s, lastRevision: -1, lastHash: GENESIS_HASH, commandId: 'k1', correlationId: 'k1', causationId: 'k1', occurredAt: AT,
     });
     const batch = sealed.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: { ...e.metadata } }));
     await store.append(s, batch, 'no_stream');
-    await store.append(s, batch, 'no_stream');
+    expect(await store.append(s, batch, 'no_stream')).toEqual({ nextExpectedRevision: 0 });
     expect(await readAllOf(s)).toHaveLength(1);
+    // Even after another writer moved the stream on, the duplicate reports its own batch's revision.
+    await store.append(s, [{ id: randomUUID(), type: 'CreditGranted', data: {}, metadata: {} }], 0);
+    expect(await store.append(s, batch, 'no_stream')).toEqual({ nextExpectedRevision: 0 });
+    expect(await readAllOf(s)).toHaveLength(2);
   });
 
   it('given a command redelivered after the stream moved on, then nothing is appended twice', async () => {
@@ -116,6 +120,14 @@ describe('event-store handler on the real server', () => {
     const err = await store.append(s, [{ id: randomUUID(), type: 'CreditGranted', data: {}, metadata: {} }], 'any').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StreamDeletedError);
     expect((err as StreamDeletedError).retriable).toBe(false);
+  });
+
+  it('given a soft-deleted stream written again, then the handler says the chain cannot hold and verify flags the gap', async () => {
+    const s = uniq('credential');
+    await handleCommand(store, cmd(s, 'c1'));
+    await store.raw.deleteStream(s);
+    await expect(handleCommand(store, cmd(s, 'c2'))).rejects.toMatchObject({ code: 'CHAIN_POSITION' });
+    expect((await verify(store, { stream: s })).breaks).toEqual([expect.objectContaining({ reason: 'revision-gap', expected: '0', found: '1' })]);
   });
 
   it('given a stream that does not exist, then reading it yields nothing', async () => {

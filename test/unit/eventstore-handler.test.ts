@@ -108,6 +108,30 @@ describe('handleCommand', () => {
     expect(await all(store)).toHaveLength(1);
   });
 
+  it('given the same command twice and a third writer in between, then the late duplicate is a no-op, not an error', async () => {
+    const store = new MemoryEventStore();
+    await handleCommand(store, issue('c0'));
+    await handleCommand(store, revoke('r0'));
+    let arrivals = 0;
+    let bothRead!: () => void;
+    const bothReadP = new Promise<void>((r) => (bothRead = r));
+    let firstDone!: () => void;
+    const firstDoneP = new Promise<void>((r) => (firstDone = r));
+    store.beforeAppend = async () => {
+      if (++arrivals === 1) return bothReadP; // the first waits until the duplicate has read too
+      bothRead();
+      await firstDoneP; // the duplicate waits for the first to land, then a third writer lands
+      store.beforeAppend = undefined;
+      await handleCommand(store, revoke('r1'));
+    };
+    const a = handleCommand(store, issue('c1')).finally(() => firstDone());
+    const b = handleCommand(store, issue('c1'));
+    const [ra, rb] = await Promise.all([a, b]);
+    expect([ra.revision, rb.revision]).toEqual([2, 2]);
+    expect(rb.events.map((e) => e.id)).toEqual(ra.events.map((e) => e.id));
+    expect((await all(store)).map((e) => e.type)).toEqual(['CredentialIssued', 'CredentialRevoked', 'CredentialIssued', 'CredentialRevoked']);
+  });
+
   it('given a concurrent writer wins the race, then the handler re-reads, re-decides and appends nothing stale', async () => {
     const store = new MemoryEventStore();
     await handleCommand(store, issue('c1'));
