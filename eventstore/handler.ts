@@ -21,7 +21,8 @@
  *
  * Errors: ConcurrencyError after `retries` conflicts, UnavailableError (retriable: the caller's
  * consumer loop decides retry vs DLQ), TamperError when the stream's hash chain does not verify
- * (never retriable), or whatever `decide` throws (domain rejections).
+ * (never retriable), ForesightError CHAIN_POSITION when a soft-deleted stream was recreated under
+ * it, StreamDeletedError for a tombstoned stream, or whatever `decide` throws (domain rejections).
  */
 import { ConcurrencyError, ForesightError } from '../core/errors';
 import type { Decider } from '../core/decider';
