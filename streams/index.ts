@@ -51,3 +51,4 @@ export * from './validate';
 export type { KafkaConnection } from './kafka';
 export * from './transactional';
 export * from './reader';
+export * from './jsonl';

@@ -1,0 +1,95 @@
+import { loadConfig } from '../../core/config';
+import { ForesightError, isRetriable } from '../../core/errors';
+import { TOPICS, type AdminAlert, type Topic, type TopicRecords, type UserNotification } from '../../schemas';
+import { BadRecordError, createSerde, physicalTopic, readTopic, type RawMessage } from '../../streams';
+import { has, int, parseArgs, str, UsageError } from '../args';
+
+export const summary = 'alerts tail: reads alerts.admin (or notifications.user) as readable lines or JSON';
+
+const USAGE = 'foresight alerts tail [--topic T] [--from-beginning] [--json] [--max N] [--timeout S] [--namespace NS]';
+
+export const help = `usage: ${USAGE}
+
+Prints the records of alerts.admin (default) or notifications.user as they arrive, one readable
+line each, or with --json one JSON object a line ({"topic","key","value","partition","offset"},
+the JSON-lines format 'publish' reads). Follows until Ctrl-C unless --max or --timeout stops it.
+
+  --topic T          alerts.admin (default) or notifications.user (any contract topic works)
+  --from-beginning   start at the oldest record still kept, not at new ones
+  --json             one JSON object a line
+  --max N            stop after N records
+  --timeout S        stop after S seconds
+  --namespace NS     read NS.<topic> (what 'publish --namespace NS' wrote)
+
+Records that cannot be decoded are reported on stderr with their offset and skipped.
+Reads KAFKA_BROKERS and SCHEMA_REGISTRY_URL (default: the local stack).`;
+
+const iso = (ms: number | null): string => (ms === null ? '-' : Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms));
+
+/** One readable line per record; the shape depends on the topic. */
+export function formatLine(topic: Topic, key: string | null, value: TopicRecords[Topic]): string {
+  if (topic === 'alerts.admin') {
+    const a = value as AdminAlert;
+    const details = Object.entries(a.details ?? {}).map(([k, v]) => `${k}=${v}`).join(' ');
+    return `${iso(a.timestamp)} ${a.severity.padEnd(8)} ${a.kind} [${a.subject}] ${a.message}${details ? `  (${details})` : ''}`;
+  }
+  if (topic === 'notifications.user') {
+    const n = value as UserNotification;
+    const when = n.scheduledFor !== null ? ` (at ${iso(n.scheduledFor)})` : '';
+    return `${iso(n.timestamp)} ${n.kind} user=${n.userId}${n.vmId ? ` vm=${n.vmId}` : ''}: ${n.message}${when}`;
+  }
+  return `${iso(value.timestamp)} ${key ?? '-'} ${JSON.stringify(value)}`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: ['topic', 'max', 'timeout', 'namespace'], switches: ['from-beginning', 'json'] }, USAGE);
+  const [sub, ...extra] = args.positional;
+  if (sub !== 'tail') throw new UsageError(sub ? `unknown subcommand "${sub}"; usage: ${USAGE}` : `say what to do; usage: ${USAGE}`);
+  if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"; usage: ${USAGE}`);
+  const topic = (str(args, 'topic') ?? 'alerts.admin') as Topic;
+  if (!TOPICS.includes(topic)) throw new UsageError(`--topic ${topic} is not a topic; use alerts.admin or notifications.user`);
+  const max = str(args, 'max') !== undefined ? int(args, 'max', USAGE, undefined, 1) : undefined;
+  const timeout = str(args, 'timeout') !== undefined ? int(args, 'timeout', USAGE, undefined, 1) : undefined;
+  const namespace = str(args, 'namespace');
+  const json = has(args, 'json');
+
+  const cfg = loadConfig();
+  const serde = createSerde({ registryUrl: cfg.schemaRegistry.url });
+  const physical = physicalTopic(topic, namespace);
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  // A reader that goes away (`| head`) ends the tail quietly.
+  const onPipeError = (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' ? abort.abort() : undefined);
+  process.stdout.on('error', onPipeError);
+  let printed = 0;
+  let failure: unknown;
+  const print = async (m: RawMessage): Promise<boolean> => {
+    try {
+      const { value } = await serde.decode(topic, m.value);
+      if (abort.signal.aborted) return false;
+      const line = json ? JSON.stringify({ topic, key: m.key, value, partition: m.partition, offset: Number(m.offset) }) : formatLine(topic, m.key, value);
+      process.stdout.write(line + '\n');
+      printed++;
+    } catch (err) {
+      if (err instanceof BadRecordError) console.error(`${physical} partition ${m.partition} offset ${m.offset}: cannot decode (${err.reason}: ${err.detail}); skipped`);
+      else if (isRetriable(err)) {
+        failure = err;
+        return false;
+      } else throw err;
+    }
+    return max === undefined || printed < max;
+  };
+  try {
+    await readTopic(cfg.kafka, physical, { fromBeginning: has(args, 'from-beginning'), timeoutMs: timeout !== undefined ? timeout * 1000 : undefined, signal: abort.signal, onMessage: print });
+  } catch (err) {
+    throw new ForesightError('UNAVAILABLE', `${(err as Error).message}. Is the stack up? Run 'npx foresight stack up', or set KAFKA_BROKERS`);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.stdout.off('error', onPipeError);
+  }
+  if (failure) throw new ForesightError('UNAVAILABLE', `${(failure as Error).message}. Is the schema registry up? Run 'npx foresight stack up', or set SCHEMA_REGISTRY_URL`);
+  return 0;
+}
