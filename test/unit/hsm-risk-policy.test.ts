@@ -1,4 +1,6 @@
-import { ConfigError } from '../../core/errors';
+import { ConfigError, ForbiddenError } from '../../core/errors';
+import { guardMechanisms } from '../../hsm/mechanism-guard';
+import type { HsmSession } from '../../hsm/ports';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { evaluatePolicy, factsFrom, parsePolicy } from '../../hsm/policy';
@@ -104,5 +106,28 @@ describe('policy engine', () => {
   test('the shipped example policy is valid', () => {
     const file = path.join(__dirname, '..', '..', 'hsm', 'policy.example.yaml');
     expect(parsePolicy(fs.readFileSync(file, 'utf8'), file).map((r) => r.id)).toContain('key-exfiltration');
+  });
+});
+
+describe('mechanism guard', () => {
+  const calls: string[] = [];
+  const inner = {
+    tokenLabel: 'p1',
+    sign: async () => (calls.push('sign'), Buffer.alloc(1)),
+    encrypt: async () => (calls.push('encrypt'), Buffer.alloc(1)),
+  } as unknown as HsmSession;
+  const rsa = { tokenLabel: 'p1', label: 'k', id: '01', kind: 'rsa-2048', keyClass: 'private' } as const;
+  const aes = { tokenLabel: 'p1', label: 'a', id: '02', kind: 'aes-256', keyClass: 'secret' } as const;
+
+  test('a mechanism the profile dropped is refused before it reaches the token; the rest pass', async () => {
+    const allowed = { list: PROFILES.low.mechanisms };
+    const s = guardMechanisms(inner, () => allowed.list);
+    await s.sign(rsa, Buffer.from('x'));
+    allowed.list = PROFILES.high.mechanisms; // risk rose: PKCS#1 v1.5 signing is out
+    await expect(s.sign(rsa, Buffer.from('x'))).rejects.toThrow(/RSA-SHA256 is not permitted/);
+    await s.encrypt(aes, Buffer.from('x'));
+    allowed.list = []; // quarantined
+    await expect(s.encrypt(aes, Buffer.from('x'))).rejects.toThrow(ForbiddenError);
+    expect(calls).toEqual(['sign', 'encrypt']);
   });
 });
