@@ -1,8 +1,9 @@
-import { ForesightError, InvalidInputError } from '../core/errors';
+import { ConcurrencyError, ForesightError, InvalidInputError } from '../core/errors';
 import { silentLogger, type Logger } from '../core/log';
-import { handleCommand, loadStream } from '../eventstore/handler';
+import { handleCommand, loadStream, type LoadedStream } from '../eventstore/handler';
+import { sealEvents } from '../eventstore/hash-chain';
 import type { EventStorePort } from '../eventstore/port';
-import { credentialDecider, deliveryPath, MaterialRequiredError } from './credential-decider';
+import { credentialDecider, deliveryPath, MaterialRequiredError, type CredentialState } from './credential-decider';
 import { credentialStream, isValidId, type CredentialEvent, type DeliverySource, type RevokedBy } from './events';
 import type { CredentialMetrics } from './metrics';
 import type { CredentialMinter } from './minter';
@@ -59,6 +60,7 @@ export class DeliveryService {
         const c = loaded.state.current;
         const entry = c && this.d.vault.get(c.credentialId);
         if (c && entry) return this.reply(c.origin, entry.sealed, c.issuedAt, c.expiresAt, c.credentialId, t0, false);
+        throw new InvalidInputError(`request ${req.requestId} was answered before and its credential is gone; send a new request id`);
       }
       if (path === 'pre-provisioned') {
         const c = loaded.state.current!;
@@ -67,7 +69,7 @@ export class DeliveryService {
           await this.revoke(req.userId, req.vmId, 'system', 'ciphertext missing from the vault', req.at, `${commandId}:lost`);
           continue;
         }
-        const r = await this.decide(stream, req, commandId);
+        const r = await this.decide(loaded, stream, req, commandId);
         if (!r) continue;
         const delivered = r.find((e) => e.type === 'CredentialDelivered');
         if (!delivered || delivered.data.credentialId !== c.credentialId) continue;
@@ -79,7 +81,7 @@ export class DeliveryService {
       const material = await this.d.minter.mint({ commandId: `${commandId}:${round}`, userId: req.userId, vmId: req.vmId, origin: path === 'on-demand' ? 'on-demand' : 'refreshed', issuedAt, expiresAt });
       let events: CredentialEvent[] | undefined;
       try {
-        events = await this.decide(stream, req, commandId, material);
+        events = await this.decide(loaded, stream, req, commandId, material);
       } catch (err) {
         this.d.vault.delete(material.credentialId);
         throw err;
@@ -97,28 +99,51 @@ export class DeliveryService {
     throw new ForesightError('DELIVERY_CONFLICT', `credential for ${req.userId} on ${req.vmId} kept changing during the request; retry it`, { retriable: true });
   }
 
-  /** Appends the request; undefined when another writer changed the path in between. */
+  /**
+   * Decides on the state just read and appends at its revision: the handler's steps without its
+   * second read, which a pre-provisioned hit would otherwise pay for. Undefined when another
+   * writer got in between (the caller reads again and decides again).
+   */
   private async decide(
+    loaded: LoadedStream<CredentialState>,
     stream: string,
     req: { userId: string; vmId: string; requestId: string; at: number },
     commandId: string,
     material?: { credentialId: string; keyFingerprint: string; ciphertextDigest: string },
   ): Promise<CredentialEvent[] | undefined> {
+    let events: CredentialEvent[];
     try {
-      const r = await handleCommand(this.d.store, {
-        stream,
-        decider: credentialDecider,
-        command: { kind: 'RequestAccess', at: req.at, userId: req.userId, vmId: req.vmId, requestId: req.requestId, validityMs: this.d.config.onDemandValidityMs, material },
-        commandId,
-        now: req.at,
-      });
-      const events = r.events.map((e) => ({ type: e.type, data: e.data }) as CredentialEvent);
-      events.forEach((e) => this.d.metrics.observe(e));
-      return events;
+      events = [
+        ...credentialDecider.decide(
+          { kind: 'RequestAccess', at: req.at, userId: req.userId, vmId: req.vmId, requestId: req.requestId, validityMs: this.d.config.onDemandValidityMs, material },
+          loaded.state,
+        ),
+      ];
     } catch (err) {
       if (err instanceof MaterialRequiredError) return undefined;
       throw err;
     }
+    const sealed = sealEvents(events, {
+      stream,
+      lastRevision: loaded.head.revision,
+      lastHash: loaded.head.hash,
+      commandId,
+      correlationId: commandId,
+      causationId: commandId,
+      occurredAt: new Date(req.at),
+    });
+    try {
+      await this.d.store.append(
+        stream,
+        sealed.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: { ...e.metadata } })),
+        loaded.head.revision < 0 ? 'no_stream' : loaded.head.revision,
+      );
+    } catch (err) {
+      if (err instanceof ConcurrencyError) return undefined;
+      throw err;
+    }
+    events.forEach((e) => this.d.metrics.observe(e));
+    return events;
   }
 
   private reply(source: DeliverySource, sealed: SealedCredential, issuedAt: number, expiresAt: number, credentialId: string, t0: number, fresh: boolean): AccessReply {

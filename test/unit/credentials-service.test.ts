@@ -181,6 +181,20 @@ describe('provisioner and delivery (orchestration)', () => {
     expect(await types('credential-u10_vm1')).toEqual(['CredentialPreProvisioned', 'CredentialRevoked', 'CredentialRefreshed', 'CredentialDelivered']);
   });
 
+  test('a revocation between the read and the append is not overridden: the request is decided again', async () => {
+    await env.provisioner.handleRisk(risk('u12', 'vm1', T0), 'c1');
+    let raced = false;
+    env.store.beforeAppend = async (stream) => {
+      if (raced || stream !== 'credential-u12_vm1') return;
+      raced = true;
+      await env.delivery.revoke('u12', 'vm1', 'admin', 'concurrent', T0 + MIN, 'revoke-race');
+    };
+    const r = await env.delivery.requestAccess({ userId: 'u12', vmId: 'vm1', requestId: 'r1', at: T0 + MIN });
+    expect(raced).toBe(true);
+    expect(r.source).toBe('on-demand');
+    expect(await types('credential-u12_vm1')).toEqual(['CredentialPreProvisioned', 'CredentialRevoked', 'CredentialIssued', 'CredentialDelivered']);
+  });
+
   test('bad ids are DLQ material, not retried', async () => {
     expect(await env.provisioner.handleRisk(risk('bad user', 'vm1', T0), 'x')).toMatchObject({ kind: 'dlq' });
   });
