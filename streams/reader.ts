@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { InvalidInputError } from '../core/errors';
 import { silentLogger, type Logger } from '../core/log';
 import { headersToStrings } from './dlq';
 import { kafkaError } from './errors';
@@ -72,6 +73,7 @@ export async function readTopic(conn: KafkaConnection, topic: string, opts: Read
     await stopped;
     return out;
   } catch (err) {
+    if ((err as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') throw new InvalidInputError(`topic ${topic} does not exist`, err);
     throw kafkaError(err, `read ${topic}`);
   } finally {
     if (timer) clearTimeout(timer);

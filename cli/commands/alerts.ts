@@ -1,5 +1,5 @@
 import { loadConfig } from '../../core/config';
-import { ForesightError, isRetriable } from '../../core/errors';
+import { ForesightError, InvalidInputError, isRetriable } from '../../core/errors';
 import { TOPICS, type AdminAlert, type Topic, type TopicRecords, type UserNotification } from '../../schemas';
 import { BadRecordError, createSerde, physicalTopic, readTopic, type RawMessage } from '../../streams';
 import { has, int, parseArgs, str, UsageError } from '../args';
@@ -84,6 +84,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     await readTopic(cfg.kafka, physical, { fromBeginning: has(args, 'from-beginning'), timeoutMs: timeout !== undefined ? timeout * 1000 : undefined, signal: abort.signal, onMessage: print });
   } catch (err) {
+    if (err instanceof InvalidInputError) throw new ForesightError('NO_TOPIC', `${err.message}; it is created by 'foresight run' (or 'foresight publish' to it)`);
     throw new ForesightError('UNAVAILABLE', `${(err as Error).message}. Is the stack up? Run 'npx foresight stack up', or set KAFKA_BROKERS`);
   } finally {
     process.off('SIGINT', onSignal);
