@@ -17,6 +17,9 @@ export const userKeyLabel = (userId: string): string => `userkey/${userId}`;
  * label; a lost race (two provisioners at once) destroys the loser's pair.
  */
 export class HsmKeyCustodian implements KeyCustodian {
+  /** The token's OAEP capability, learnt from the first key probed: it is the module's, not the key's. */
+  private oaep?: OaepHash;
+
   constructor(
     private readonly store: EventStorePort,
     private readonly hsm: HsmSession,
@@ -70,6 +73,7 @@ export class HsmKeyCustodian implements KeyCustodian {
    * SHA-1 otherwise (SoftHSM2 2.6). Asked once per key, at generation; recorded with the key.
    */
   private async probeOaep(label: string, keyId: string, pem: string): Promise<OaepHash> {
+    if (this.oaep) return this.oaep;
     const [priv] = await this.hsm.findKeys({ label, id: keyId, keyClass: 'private' });
     if (!priv) throw new ForesightError('KEY_PAIR', `the private half of key ${label} is not in token ${this.hsm.tokenLabel}`);
     const probe = randomBytes(32);
@@ -77,7 +81,7 @@ export class HsmKeyCustodian implements KeyCustodian {
       const ct = publicEncrypt({ key: pem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, probe);
       try {
         const back = await this.hsm.decrypt(priv, ct, { oaepHash: hash });
-        if (back.equals(probe)) return hash;
+        if (back.equals(probe)) return (this.oaep = hash);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
       }

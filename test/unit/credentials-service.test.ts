@@ -195,6 +195,16 @@ describe('provisioner and delivery (orchestration)', () => {
     expect(await types('credential-u12_vm1')).toEqual(['CredentialPreProvisioned', 'CredentialRevoked', 'CredentialIssued', 'CredentialDelivered']);
   });
 
+  test('a valid credential that expires before the predicted access: the user is told a refresh is scheduled, once', async () => {
+    await env.provisioner.handleRisk(risk('u13', 'vm1', T0), 'c1');
+    const late = { ...risk('u13', 'vm1', T0 + MIN), predictedAccessTime: T0 + 45 * MIN };
+    await env.provisioner.handleRisk(late, 'c2');
+    await env.provisioner.handleRisk(late, 'c2');
+    const scheduled = env.notifier.notes.filter((n) => n.kind === 'CREDENTIAL_REFRESH_SCHEDULED');
+    expect(new Set(scheduled.map((n) => n.eventId)).size).toBe(1);
+    expect(scheduled[0]).toMatchObject({ userId: 'u13', vmId: 'vm1', scheduledFor: T0 + 30 * MIN });
+  });
+
   test('bad ids are DLQ material, not retried', async () => {
     expect(await env.provisioner.handleRisk(risk('bad user', 'vm1', T0), 'x')).toMatchObject({ kind: 'dlq' });
   });
