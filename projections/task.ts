@@ -170,6 +170,10 @@ export class Task {
     return out;
   }
 
+  openRecordIds(): string[] {
+    return this.engine.openRecordIds();
+  }
+
   /** Bytes of JSON state per key, for the benchmark. */
   stateBytes(): { keys: number; bytes: number } {
     let bytes = 0;

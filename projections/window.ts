@@ -290,6 +290,13 @@ export class WindowEngine<R, Acc, Carry, Out, Ctx> {
     for (const k of [...this.keys.keys()]) if (!owned(k)) this.keys.delete(k);
   }
 
+  /** eventIds of the records in open windows (what a record-buffering store would hold). */
+  openRecordIds(): string[] {
+    const out: string[] = [];
+    for (const ks of this.keys.values()) for (const ow of ks.open.values()) out.push(...ow.seen);
+    return out;
+  }
+
   keyCount(): number {
     return this.keys.size;
   }
