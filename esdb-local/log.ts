@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { lockDataDir } from './lock';
 import {
   FILE_MAGIC,
   FRAME_HEADER_BYTES,
@@ -41,17 +42,26 @@ export class EventLog {
     private readonly fd: number,
     /** Byte offset where the next frame goes. */
     public end: number,
+    private readonly unlock: () => void,
   ) {}
 
   /**
    * Opens (creating if absent) the log in `dir`, replaying every intact event into `onEvent` in log
-   * order. A torn last frame is cut off and the cut is fsynced before the log is used.
+   * order (its data and metadata are only valid during the call). A torn last frame is cut off and
+   * the cut is fsynced before the log is used.
    */
   static open(dir: string, onEvent: (ev: StoredEvent) => void): { log: EventLog; report: RecoveryReport } {
     fs.mkdirSync(dir, { recursive: true });
+    const unlock = lockDataDir(dir);
     const file = path.join(dir, LOG_FILE);
-    const existed = fs.existsSync(file);
-    const fd = fs.openSync(file, existed ? 'r+' : 'w+');
+    let fd: number;
+    try {
+      fd = fs.openSync(file, fs.existsSync(file) ? 'r+' : 'w+');
+    } catch (err) {
+      unlock();
+      throw err;
+    }
+    const existed = fs.fstatSync(fd).size > 0;
     try {
       if (!existed || fs.fstatSync(fd).size < FILE_MAGIC.length) {
         fs.ftruncateSync(fd, 0);
@@ -75,9 +85,10 @@ export class EventLog {
         fs.ftruncateSync(fd, report.end);
         fs.fsyncSync(fd);
       }
-      return { log: new EventLog(fd, report.end), report };
+      return { log: new EventLog(fd, report.end, unlock), report };
     } catch (err) {
       fs.closeSync(fd);
+      unlock();
       throw err;
     }
   }
@@ -129,6 +140,7 @@ export class EventLog {
     this.closed = true;
     fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
+    this.unlock();
   }
 }
 
@@ -140,19 +152,22 @@ function scan(fd: number, onEvent: (ev: StoredEvent) => void): RecoveryReport {
   const size = fs.fstatSync(fd).size;
   const report: RecoveryReport = { frames: 0, events: 0, truncatedBytes: 0, end: FILE_MAGIC.length };
   const headerBuf = Buffer.alloc(FRAME_HEADER_BYTES);
+  // One scratch buffer for all frame bodies: recovery of a large log makes no garbage per event.
+  let scratch = Buffer.allocUnsafe(1024 * 1024);
   let at = FILE_MAGIC.length;
   while (at + FRAME_HEADER_BYTES <= size) {
     fs.readSync(fd, headerBuf, 0, FRAME_HEADER_BYTES, at);
     const header = decodeFrameHeader(headerBuf);
     if (!header || at + FRAME_HEADER_BYTES + header.bodyLen > size) break;
-    const body = Buffer.allocUnsafe(header.bodyLen);
+    if (scratch.length < header.bodyLen) scratch = Buffer.allocUnsafe(header.bodyLen);
+    const body = scratch.subarray(0, header.bodyLen);
     fs.readSync(fd, body, 0, header.bodyLen, at + FRAME_HEADER_BYTES);
     if (!frameBodyIsIntact(header, body)) break;
     const events: StoredEvent[] = [];
     let off = 0;
     try {
       for (let i = 0; i < header.count; i++) {
-        const ev = decodeRecord(body, off, at + FRAME_HEADER_BYTES + off);
+        const ev = decodeRecord(body, off, at + FRAME_HEADER_BYTES + off, false);
         events.push(ev);
         off += recordLength(body, off) as number;
       }

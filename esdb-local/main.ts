@@ -61,7 +61,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const r = server.store.recovery;
   // With --expose-gc (tests do this) the memory figures below show what the index really holds.
-  (globalThis as { gc?: () => void }).gc?.();
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
   const mem = process.memoryUsage();
   logger.info('esdb-local started', {
     version: SERVER_VERSION,

@@ -73,7 +73,11 @@ export function recordLength(buf: Buffer, offset = 0): number | undefined {
   return RECORD_PREFIX_BYTES + buf.readUInt32LE(offset);
 }
 
-export function decodeRecord(buf: Buffer, offset: number, position: number): StoredEvent {
+/**
+ * Decodes the record at `offset`. With `copy` false, data and metadata are views into `buf`, valid
+ * only as long as the caller keeps `buf` unchanged (recovery uses this to avoid garbage).
+ */
+export function decodeRecord(buf: Buffer, offset: number, position: number, copy = true): StoredEvent {
   const len = recordLength(buf, offset);
   if (len === undefined || offset + len > buf.length) throw new CorruptRecordError(`record at ${position} is cut short`);
   const rest = buf.subarray(offset + 8, offset + len);
@@ -81,9 +85,11 @@ export function decodeRecord(buf: Buffer, offset: number, position: number): Sto
   const headerLen = rest.readUInt32LE(0);
   const h = JSON.parse(rest.subarray(4, 4 + headerLen).toString('utf8')) as Header;
   const dataStart = 4 + headerLen;
-  // Copies, so a cached event never pins a large read buffer.
-  const data = Buffer.from(rest.subarray(dataStart, dataStart + h.d));
-  const metadata = Buffer.from(rest.subarray(dataStart + h.d));
+  // Copies by default, so a cached event never pins a large read buffer.
+  const dataView = rest.subarray(dataStart, dataStart + h.d);
+  const metaView = rest.subarray(dataStart + h.d);
+  const data = copy ? Buffer.from(dataView) : dataView;
+  const metadata = copy ? Buffer.from(metaView) : metaView;
   return {
     position,
     stream: h.s,

@@ -220,7 +220,12 @@ export function streamsService(o: StreamsServiceOptions): UntypedServiceImplemen
     const structured = options.getUuidOption()?.hasStructured() ?? false;
     const direction: Direction = options.getReadDirection() === streams.ReadReq.Options.ReadDirection.BACKWARDS ? 'backwards' : 'forwards';
     const C = streams.ReadReq.Options;
-    const filter = filterOf(options);
+    let filter: EventFilter | null;
+    try {
+      filter = filterOf(options);
+    } catch (err) {
+      return call.emit('error', errors.invalidArgument(`bad filter: ${err instanceof Error ? err.message : String(err)}`));
+    }
     const subscription = options.getCountOptionCase() === C.CountOptionCase.SUBSCRIPTION;
     const count = subscription ? 0 : toNumber(options.getCount());
     if (options.getStreamOptionCase() === C.StreamOptionCase.STREAM) {

@@ -76,6 +76,16 @@ suite('esdb-local program (private instances)', () => {
     expect(lines[0]).toMatch(new RegExp(`port ${p.port} .*taken`));
   });
 
+  test('a data dir in use by another server is refused with one line', async () => {
+    const p = await startEsdbProcess();
+    procs.push(p);
+    const r = runMain(['--port', '0', '--data', p.dataDir]);
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`in use by pid ${p.pid}`));
+  });
+
   test('SIGTERM shuts down cleanly (exit 0) even with a live subscription', async () => {
     const p = await startEsdbProcess();
     const client = EventStoreDBClient.connectionString(p.connectionString);
