@@ -149,3 +149,17 @@ export function isStaleHandle(err: unknown): boolean {
   const code = ckrOf(err);
   return code === CKR.OBJECT_HANDLE_INVALID || code === CKR.KEY_HANDLE_INVALID;
 }
+
+/**
+ * The session is gone because the library was finalised or the session closed under us (another
+ * part of the process re-initialised the module): reopen and try once more.
+ */
+export function isLostSession(err: unknown): boolean {
+  const code = ckrOf(err);
+  return (
+    code === CKR.CRYPTOKI_NOT_INITIALIZED ||
+    code === CKR.SESSION_HANDLE_INVALID ||
+    code === CKR.SESSION_CLOSED ||
+    code === CKR.USER_NOT_LOGGED_IN
+  );
+}

@@ -1,8 +1,8 @@
 import { constants, createHash, publicEncrypt, randomBytes } from 'node:crypto';
 import * as graphene from 'graphene-pk11';
 import { ConfigError, InvalidInputError, UnavailableError } from '../core/errors';
-import { CKR, KeyNotFoundError, ckrOf, isBadSignature, isStaleHandle, mapPkcs11Error } from './errors';
-import type { LoadedLibrary } from './pkcs11';
+import { CKR, KeyNotFoundError, ckrOf, isBadSignature, isLostSession, isStaleHandle, mapPkcs11Error } from './errors';
+import { recoverLibrary, type LoadedLibrary } from './pkcs11-library';
 import type {
   CipherOptions,
   FindKeysQuery,
@@ -77,9 +77,25 @@ export class GrapheneSession implements HsmSession {
 
   private run<T>(what: string, fn: () => T): T {
     try {
-      return fn();
+      try {
+        return fn();
+      } catch (err) {
+        if (!isLostSession(err)) throw err;
+        recoverLibrary(this.lib, this.generation);
+        return fn(); // s() reopens and logs in again: the generation moved on
+      }
     } catch (err) {
       throw mapPkcs11Error(err, `${what} on token "${this.tokenLabel}"`);
+    }
+  }
+
+  /** Counts an async (thread-pool) call so the library is not finalised under it. */
+  private async inflight<T>(p: () => Promise<T>): Promise<T> {
+    this.lib.inflight++;
+    try {
+      return await p();
+    } finally {
+      this.lib.inflight--;
     }
   }
 
@@ -147,8 +163,11 @@ export class GrapheneSession implements HsmSession {
       verify: !!u.verify,
     };
     const session = this.run('generating an AES key', () => this.s());
-    const key = await new Promise<graphene.SecretKey>((resolve, reject) =>
-      session.generateKey(graphene.KeyGenMechanism.AES, template, (err, k) => (err || !k ? reject(err) : resolve(k))),
+    const key = await this.inflight(
+      () =>
+        new Promise<graphene.SecretKey>((resolve, reject) =>
+          session.generateKey(graphene.KeyGenMechanism.AES, template, (err, k) => (err || !k ? reject(err) : resolve(k))),
+        ),
     ).catch((err) => {
       throw mapPkcs11Error(err, `generating an AES key on token "${this.tokenLabel}"`);
     });
@@ -166,14 +185,17 @@ export class GrapheneSession implements HsmSession {
     const token = opts.persistent ?? true;
     const common = { label: opts.label, id, token, modifiable: true };
     const session = this.run(what, () => this.s());
-    const pair = await new Promise<graphene.IKeyPair>((resolve, reject) =>
-      session.generateKeyPair(
-        mech,
-        { ...pub, ...common, class: graphene.ObjectClass.PUBLIC_KEY, private: false },
-        // Private halves never leave the token: sensitive, not extractable, whatever the caller asked.
-        { ...priv, ...common, class: graphene.ObjectClass.PRIVATE_KEY, private: true, sensitive: true, extractable: false },
-        (err, p) => (err || !p ? reject(err) : resolve(p)),
-      ),
+    const pair = await this.inflight(
+      () =>
+        new Promise<graphene.IKeyPair>((resolve, reject) =>
+          session.generateKeyPair(
+            mech,
+            { ...pub, ...common, class: graphene.ObjectClass.PUBLIC_KEY, private: false },
+            // Private halves never leave the token: sensitive, not extractable, whatever the caller asked.
+            { ...priv, ...common, class: graphene.ObjectClass.PRIVATE_KEY, private: true, sensitive: true, extractable: false },
+            (err, p) => (err || !p ? reject(err) : resolve(p)),
+          ),
+        ),
     ).catch((err) => {
       throw mapPkcs11Error(err, `${what} on token "${this.tokenLabel}"`);
     });
@@ -332,15 +354,11 @@ export class GrapheneSession implements HsmSession {
     throw new InvalidInputError(`key "${key.label}" (${key.kind}) cannot decrypt`);
   }
 
-  private usageClass(key: KeyHandle): KeyClass {
-    return key.keyClass;
-  }
-
   async restrictUsage(key: KeyHandle, usage: KeyUsage): Promise<void> {
     const template: graphene.ITemplate = {};
     for (const [k, v] of Object.entries(usage)) if (v !== undefined) template[k] = v;
     if (Object.keys(template).length === 0) return;
-    this.withKey('changing key usage', key, this.usageClass(key), (k) => k.setAttribute(template));
+    this.withKey('changing key usage', key, key.keyClass, (k) => k.setAttribute(template));
   }
 
   async usageOf(key: KeyHandle): Promise<Required<KeyUsage>> {

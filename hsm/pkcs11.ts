@@ -1,89 +1,12 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as graphene from 'graphene-pk11';
 import { ConfigError, ForbiddenError, UnavailableError } from '../core/errors';
-import { CKR, TokenNotFoundError, ckrOf, mapPkcs11Error } from './errors';
+import { TokenNotFoundError, ckrOf, mapPkcs11Error } from './errors';
+import { acquire, reinitializeLibrary, release, type LoadedLibrary } from './pkcs11-library';
 import type { HsmModule, HsmSession, TokenInfo } from './ports';
 import { GrapheneSession } from './pkcs11-session';
 
-const CKF_OS_LOCKING_OK = 0x2;
-
-/**
- * The native PKCS#11 library is process-global: two graphene Modules on the same path share one
- * C_Initialize, and a C_Finalize by either kills every session of both. So one loaded library per
- * path per process, reference-counted, with a generation number that sessions compare to notice
- * a re-initialisation and reopen themselves.
- */
-export interface LoadedLibrary {
-  readonly path: string;
-  readonly module: graphene.Module;
-  generation: number;
-  refs: number;
-  /**
-   * PKCS#11 login state is per token per process: once a token's user is logged in, C_Login with
-   * any PIN answers CKR_USER_ALREADY_LOGGED_IN. To still reject a wrong PIN then, we keep a keyed
-   * hash of the PIN that did log in (the key never leaves this process's memory).
-   */
-  readonly pinKey: Buffer;
-  readonly loggedIn: Map<string, Buffer>;
-}
-
-const libraries = new Map<string, LoadedLibrary>();
-
-function initialize(m: graphene.Module): void {
-  // OS locking: key generation runs on libuv's thread pool while other calls may run on the main
-  // thread; without this flag SoftHSM2 assumes single-threaded use.
-  m.initialize({ flags: CKF_OS_LOCKING_OK });
-}
-
-function acquire(path: string): LoadedLibrary {
-  const hit = libraries.get(path);
-  if (hit) {
-    hit.refs++;
-    return hit;
-  }
-  let module: graphene.Module;
-  try {
-    module = graphene.Module.load(path, 'foresight');
-  } catch (err) {
-    throw new ConfigError(`PKCS11_MODULE=${path}: cannot load it (${err instanceof Error ? err.message : String(err)}); point PKCS11_MODULE at a PKCS#11 library`);
-  }
-  try {
-    initialize(module);
-  } catch (err) {
-    throw mapPkcs11Error(err, `initialising PKCS#11 module ${path}`);
-  }
-  const lib: LoadedLibrary = { path, module, generation: 0, refs: 1, pinKey: randomBytes(32), loggedIn: new Map() };
-  libraries.set(path, lib);
-  return lib;
-}
-
-function release(lib: LoadedLibrary): void {
-  lib.refs--;
-  if (lib.refs > 0) return;
-  libraries.delete(lib.path);
-  try {
-    lib.module.finalize();
-  } catch (err) {
-    if (ckrOf(err) !== CKR.CRYPTOKI_NOT_INITIALIZED) throw mapPkcs11Error(err, 'finalising PKCS#11 module');
-  }
-  lib.module.close();
-}
-
-/** Finalize + initialize. Every session of the process must reopen afterwards (generation++). */
-export function reinitializeLibrary(lib: LoadedLibrary): void {
-  try {
-    lib.module.finalize();
-  } catch (err) {
-    if (ckrOf(err) !== CKR.CRYPTOKI_NOT_INITIALIZED) throw mapPkcs11Error(err, 'finalising PKCS#11 module');
-  }
-  try {
-    initialize(lib.module);
-  } catch (err) {
-    throw mapPkcs11Error(err, 're-initialising PKCS#11 module');
-  }
-  lib.loggedIn.clear();
-  lib.generation++;
-}
+export type { LoadedLibrary } from './pkcs11-library';
 
 function tokenInfo(t: graphene.Token): TokenInfo {
   return {

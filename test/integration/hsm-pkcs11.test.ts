@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { constants, createPublicKey, publicEncrypt, verify as nodeVerify } from 'node:crypto';
 import * as path from 'node:path';
+import * as graphene from 'graphene-pk11';
 import { ConfigError, ForbiddenError, InvalidInputError } from '../../core/errors';
 import { TokenNotFoundError } from '../../hsm/errors';
 import { openPkcs11Module } from '../../hsm/pkcs11';
@@ -52,6 +53,16 @@ describe('PKCS#11 adapter on SoftHSM2', () => {
     const other = await mod.openSession('from-elsewhere', USER);
     expect(other.tokenLabel).toBe('from-elsewhere');
     await other.close();
+  });
+
+  test('survives another module instance in the process finalising the library under it', async () => {
+    const key = await session.generateAesKey({ label: 'survivor' });
+    // what a health check that loads and finalises its own graphene Module does
+    const other = graphene.Module.load(hsm.modulePath, 'other');
+    other.initialize();
+    other.finalize();
+    const ct = await session.encrypt(key, Buffer.from('still here'));
+    expect((await session.decrypt(key, ct)).toString()).toBe('still here');
   });
 
   test('AES-256-GCM round trip; tampering and wrong AAD are rejected', async () => {
