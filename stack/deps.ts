@@ -76,8 +76,10 @@ function systemNeeds(cfg: Config): SystemNeed[] {
   const needs: SystemNeed[] = [
     { what: 'openssl', present: () => Boolean(onPath('openssl')), debPackage: 'openssl' },
     { what: 'mvn (Maven)', present: () => Boolean(onPath('mvn')), debPackage: 'maven' },
-    { what: 'java 17+', present: () => javaCandidates().some((j) => (javaMajor(j) ?? 0) >= 17), debPackage: 'openjdk-17-jre-headless' },
   ];
+  if (!cfg.kafka.external || !cfg.schemaRegistry.external) {
+    needs.push({ what: 'java 17+', present: () => javaCandidates().some((j) => (javaMajor(j) ?? 0) >= 17), debPackage: 'openjdk-17-jre-headless' });
+  }
   if (!cfg.hsm.external) {
     needs.push({ what: 'SoftHSM2', present: () => fs.existsSync(cfg.hsm.module), debPackage: 'softhsm2' });
   }
