@@ -8,7 +8,7 @@ import { credentialDecider, preProvisionVerdict, validCredential, type Credentia
 import { credentialStream, isValidId, type CredentialEvent } from './events';
 import { EMPTY_WINDOW, noteFailure, type FailureWindow } from './failure-window';
 import type { CredentialMetrics } from './metrics';
-import type { CredentialMinter } from './minter';
+import { credentialIdFor, type CredentialMinter } from './minter';
 import { policyFor, type CredentialsConfig } from './policy';
 import type { CredentialVault, Notifier } from './ports';
 
@@ -50,7 +50,13 @@ export class Provisioner {
     let mintedId: string | undefined;
     try {
       const loaded = await loadStream(this.d.store, stream, credentialDecider);
-      if (loaded.commandIds.has(commandId)) return done(); // redelivery: already acted on
+      if (loaded.commandIds.has(commandId)) {
+        // Redelivery: nothing is decided again. If this command made the current credential, the
+        // notification may not have gone out before the crash; its eventId makes a resend harmless.
+        const c = loaded.state.current;
+        if (c && c.credentialId === credentialIdFor(commandId) && c.status === 'active') await this.notifyReady(risk, c.credentialId, c.expiresAt);
+        return done();
+      }
       const outstanding = this.d.vault.outstanding(risk.userId, at);
       const verdict = preProvisionVerdict(loaded.state, { at, riskScore: risk.riskScore, policy, outstanding });
       if (verdict !== 'provision') {
@@ -83,15 +89,7 @@ export class Provisioner {
         return done();
       }
       for (const e of events) if (e.type === 'CredentialExpired') this.dropExpired(e.data.credentialId);
-      await this.d.notifier.notify({
-        eventId: `credential-ready:${material.credentialId}`,
-        timestamp: at,
-        userId: risk.userId,
-        kind: 'CREDENTIAL_READY',
-        vmId: risk.vmId,
-        message: `Access to ${risk.vmId} is ready ahead of time, valid until ${new Date(at + policy.validityMs).toISOString()}.`,
-        scheduledFor: null,
-      });
+      await this.notifyReady(risk, material.credentialId, at + policy.validityMs);
       this.log.info('credential pre-provisioned', { userId: risk.userId, vmId: risk.vmId, credentialId: material.credentialId, riskScore: risk.riskScore });
       return done();
     } catch (err) {
@@ -100,6 +98,18 @@ export class Provisioner {
       if (!isRetriable(err)) return retry(err);
       return this.recordFailure(risk, err, commandId);
     }
+  }
+
+  private notifyReady(risk: AccessRisk, credentialId: string, expiresAt: number): Promise<void> {
+    return this.d.notifier.notify({
+      eventId: `credential-ready:${credentialId}`,
+      timestamp: risk.timestamp,
+      userId: risk.userId,
+      kind: 'CREDENTIAL_READY',
+      vmId: risk.vmId,
+      message: `Access to ${risk.vmId} is ready ahead of time, valid until ${new Date(expiresAt).toISOString()}.`,
+      scheduledFor: null,
+    });
   }
 
   /** A valid credential that expires before the predicted access will be refreshed on request: say so. */

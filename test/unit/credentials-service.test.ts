@@ -98,7 +98,9 @@ describe('provisioner and delivery (orchestration)', () => {
     expect(await env.provisioner.handleRisk(risk('u1', 'vm1', T0 + MIN), 'kafka:risk.access/0/2')).toEqual({ kind: 'done' }); // still valid
     expect(await types('credential-u1_vm1')).toEqual(['CredentialPreProvisioned']);
     expect(await types('userkey-u1')).toEqual([]); // the custodian here is node:crypto; the HSM one records KeyPairGenerated
-    expect(env.notifier.notes.map((n) => n.kind)).toEqual(['CREDENTIAL_READY']);
+    // the redelivery re-sent the ready notice (same eventId: consumers see one), nothing else
+    expect(env.notifier.notes.map((n) => n.kind)).toEqual(['CREDENTIAL_READY', 'CREDENTIAL_READY']);
+    expect(new Set(env.notifier.notes.map((n) => n.eventId)).size).toBe(1);
     expect(env.vault.outstanding('u1', T0)).toEqual({ user: 1, total: 1 });
 
     const reply = await env.delivery.requestAccess({ userId: 'u1', vmId: 'vm1', requestId: 'r1', at: T0 + 5 * MIN });
