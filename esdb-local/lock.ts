@@ -10,12 +10,18 @@ export const LOCK_FILE = 'LOCK';
 
 export class DataDirLockedError extends Error {}
 
+/** Whether `pid` is a live esdb-local (a reused pid of some other program does not count). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return pid === process.pid || cmdline.includes('esdb-local');
+  } catch {
+    return true; // no /proc: trust the pid
   }
 }
 
