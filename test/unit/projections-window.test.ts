@@ -192,6 +192,18 @@ describe('WindowEngine', () => {
     expect(got).toEqual(expected);
   });
 
+  it('given an expected partition with no records yet, then the watermark waits for it, also across a JSON snapshot', () => {
+    const e = engine(0);
+    e.expectPartition('ua/0');
+    e.process('va/0', rec('a', 5000));
+    expect(e.currentWatermark).toBe(-Infinity);
+    const copy = engine(0);
+    copy.importClock(JSON.parse(JSON.stringify(e.exportClock())));
+    expect(copy.partitionTimes().get('ua/0')).toBe(-Infinity);
+    expect(e.process('ua/0', rec('b', 100)).outcome.status).toBe('added');
+    expect(e.currentWatermark).toBe(100);
+  });
+
   it('given changes, then takeDirtyKeys names changed and deleted keys once', () => {
     const e = engine(0);
     e.process('p0', rec('a', 1, 'x'));
