@@ -32,6 +32,26 @@ const PIN = 'cred-it-user-pin';
 const T0 = Date.parse('2026-03-02T09:00:00Z');
 const MIN = 60_000;
 
+const INSPECT_PRIVATE_KEY = `
+const g = require('graphene-pk11');
+const m = g.Module.load(process.env.MOD, 'inspect');
+m.initialize();
+const slots = m.getSlots(true);
+for (let i = 0; i < slots.length; i++) {
+  const slot = slots.items(i);
+  if (slot.getToken().label.trim() !== process.env.LABEL) continue;
+  const s = slot.open(g.SessionFlag.SERIAL_SESSION);
+  s.login(process.env.HSM_PIN, g.UserType.USER);
+  const found = s.find({ class: g.ObjectClass.PRIVATE_KEY, label: process.env.KEYLABEL });
+  const out = [];
+  for (let j = 0; j < found.length; j++) out.push(found.items(j).getAttribute({ extractable: null, sensitive: null, neverExtractable: null }));
+  console.log(JSON.stringify(out));
+  s.logout();
+  s.close();
+}
+m.finalize();
+`;
+
 let hsm: TempSoftHsm;
 let mod: HsmModule;
 let home: string;
@@ -112,6 +132,16 @@ describe('credential delivery on the real event store and SoftHSM2', () => {
     expect(await streamTypes(`credential-${U1}_vm-a`)).toEqual(['CredentialPreProvisioned']);
     const keys = await api.runtime.hsm.findKeys({ label: userKeyLabel(U1) });
     expect(keys.map((k) => k.keyClass).sort()).toEqual(['private', 'public']);
+    // Read the private key's attributes from another process, straight through PKCS#11.
+    const attrs = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['-e', INSPECT_PRIVATE_KEY],
+        { cwd: path.join(__dirname, '..', '..'), env: { ...process.env, SOFTHSM2_CONF: hsm.conf, MOD: hsm.modulePath, LABEL: 'cred-it', KEYLABEL: userKeyLabel(U1), HSM_PIN: PIN } },
+        (err, out) => (err ? reject(err) : resolve(out)),
+      ),
+    );
+    expect(JSON.parse(attrs)).toEqual([{ extractable: false, sensitive: true, neverExtractable: true }]);
 
     clock.set(T0 + 5 * MIN);
     const reply = await alice.requestAccess(U1, 'vm-a');
