@@ -118,16 +118,25 @@ export function accessAggregation(): Aggregation<AccessInput, UserWindowAcc, Use
     },
     close(userId, w, acc, carry, ctx) {
       const ttl = ctx.pairTtlMs ?? PAIR_ACTIVE_TTL_MS;
-      const last: Record<string, number> = { ...(carry?.lastAccess ?? {}) };
-      for (const [vmId, p] of Object.entries(acc?.pairs ?? {})) last[vmId] = Math.max(last[vmId] ?? -Infinity, p.lastAccess);
-      const out = Object.keys(last)
-        .sort()
-        .filter((vmId) => acc?.pairs[vmId] !== undefined || w.end - last[vmId] <= ttl)
-        .map((vmId) => features(userId, vmId, w, acc, last[vmId], ctx));
+      let last = carry?.lastAccess ?? {};
+      if (acc && Object.keys(acc.pairs).length) {
+        last = { ...last };
+        for (const [vmId, p] of Object.entries(acc.pairs)) last[vmId] = Math.max(last[vmId] ?? -Infinity, p.lastAccess);
+      }
+      const time = cyclicalTime(w.end);
+      const out: AccessFeatures[] = [];
       // A pair is carried while it still emits; it is dropped at the first window past its TTL.
       const next: Record<string, number> = {};
-      for (const [vmId, t] of Object.entries(last)) if (w.end - t <= ttl) next[vmId] = t;
-      return { out, carry: Object.keys(next).length ? { lastAccess: next } : undefined };
+      let carried = 0;
+      for (const vmId of Object.keys(last).sort()) {
+        const within = w.end - last[vmId] <= ttl;
+        if (within || acc?.pairs[vmId] !== undefined) out.push(features(userId, vmId, w, acc, last[vmId], ctx, time));
+        if (within) {
+          next[vmId] = last[vmId];
+          carried++;
+        }
+      }
+      return { out, carry: carried ? { lastAccess: next } : undefined };
     },
     preview(userId, w, acc, carry, ctx) {
       return this.close(userId, w, acc, carry, ctx).out;
@@ -135,7 +144,15 @@ export function accessAggregation(): Aggregation<AccessInput, UserWindowAcc, Use
   };
 }
 
-function features(userId: string, vmId: string, w: Window, acc: UserWindowAcc | undefined, lastAccess: number, ctx: AccessContext): AccessFeatures {
+function features(
+  userId: string,
+  vmId: string,
+  w: Window,
+  acc: UserWindowAcc | undefined,
+  lastAccess: number,
+  ctx: AccessContext,
+  time: ReturnType<typeof cyclicalTime>,
+): AccessFeatures {
   const p = acc?.pairs[vmId];
   return {
     eventId: accessEventId(userId, vmId, w.start),
@@ -156,7 +173,7 @@ function features(userId: string, vmId: string, w: Window, acc: UserWindowAcc | 
     minutesSinceLastAccess: (w.end - lastAccess) / MINUTE,
     vmState: ctx.vmState.stateAt(vmId, w.end),
     jobDueWithinHorizon: ctx.jobs.dueWithin(userId, vmId, w.end, w.end + ctx.horizonMs),
-    ...cyclicalTime(w.end),
+    ...time,
   };
 }
 
