@@ -213,6 +213,54 @@ describe('subscribeToAll', () => {
     }
   });
 
+  test('stream-name regex filter', async () => {
+    const prefix = uniqueName('conf-sub-regex');
+    await client.appendToStream(`${prefix}-keep-1`, events(1));
+    await client.appendToStream(`${prefix}-drop-1`, events(1));
+    await client.appendToStream(`${prefix}-keep-2`, events(1));
+    const w = watch(client.subscribeToAll({ filter: streamNameFilter({ regex: `^${prefix}-keep-\\d+$` }) }));
+    try {
+      await waitFor(() => w.caughtUp() && w.events.length >= 2, 'regex-filtered history');
+      expect(w.events.map((e) => e.event?.streamId)).toEqual([`${prefix}-keep-1`, `${prefix}-keep-2`]);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  test('resuming from a checkpoint delivers only what came after it', async () => {
+    const prefix = uniqueName('conf-sub-resume');
+    await client.appendToStream(`${prefix}-a`, events(3));
+    const checkpoints: Position[] = [];
+    const filter = streamNameFilter({
+      prefixes: [prefix],
+      maxSearchWindow: 1,
+      checkpointInterval: 1,
+      checkpointReached: (_s, p) => {
+        checkpoints.push(p);
+      },
+    });
+    const first = watch(client.subscribeToAll({ filter }));
+    let resumeAt: Position;
+    try {
+      await waitFor(() => first.caughtUp() && first.events.length >= 3, 'history');
+      // Events the filter skips still move checkpoints on.
+      await client.appendToStream(uniqueName('conf-sub-resume-noise'), events(5));
+      const last = first.events[2].event?.position?.commit as bigint;
+      await waitFor(() => checkpoints.some((c) => c.commit > last), 'a checkpoint past the last matching event');
+      resumeAt = checkpoints[checkpoints.length - 1];
+    } finally {
+      await first.stop();
+    }
+    await client.appendToStream(`${prefix}-b`, events(2));
+    const second = watch(client.subscribeToAll({ fromPosition: resumeAt, filter: streamNameFilter({ prefixes: [prefix] }) }));
+    try {
+      await waitFor(() => second.caughtUp() && second.events.length >= 2, 'events after the checkpoint');
+      expect(second.events.map((e) => e.event?.streamId)).toEqual([`${prefix}-b`, `${prefix}-b`]);
+    } finally {
+      await second.stop();
+    }
+  });
+
   test('a paused subscriber that falls far behind still gets every event once, in order', async () => {
     const prefix = uniqueName('conf-sub-slow');
     const sub = client.subscribeToAll({ fromPosition: END, filter: streamNameFilter({ prefixes: [prefix] }) });
