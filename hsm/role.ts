@@ -41,6 +41,8 @@ export interface HsmRoleOptions {
   store?: EventStorePort;
   /** How often forecasts waiting for their lead time are looked at again. */
   tickMs?: number;
+  /** A module the caller owns (tests: a private SoftHSM2); default: one per library path. */
+  hsmModule?: HsmModule;
 }
 
 /**
@@ -51,9 +53,10 @@ export interface HsmRoleOptions {
 export async function startHsmRole(ctx: RoleContext, o: HsmRoleOptions = {}): Promise<RunningRole & { orchestrator: HsmOrchestrator }> {
   const log = ctx.log.child({ role: 'hsm' });
   const { file, pool, rules } = loadPool(ctx.config, o.poolFile);
-  useLocalSoftHsm(ctx.config); // SoftHSM2 reads SOFTHSM2_CONF at C_Initialize only
+  if (!o.hsmModule) useLocalSoftHsm(ctx.config); // SoftHSM2 reads SOFTHSM2_CONF at C_Initialize only
   const modules = new Map<string, HsmModule>();
   const moduleFor = (p: string) => {
+    if (o.hsmModule) return o.hsmModule;
     let m = modules.get(p);
     if (!m) modules.set(p, (m = openPkcs11Module(p)));
     return m;

@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ManualClock } from '../../core/clock';
+import { loadConfig, type Config } from '../../core/config';
+import { createLogger } from '../../core/log';
+import { MetricsRegistry } from '../../core/metrics';
+import type { RoleContext } from '../../core/role';
+import { EsdbEventStore } from '../../eventstore/client';
+import { openPkcs11Module } from '../../hsm/pkcs11';
+import type { HsmModule } from '../../hsm/ports';
+import { startHsmRole } from '../../hsm/role';
+import type { WorkloadRisk } from '../../schemas/types';
+import { createProducer, ensureStreams, physicalTopic, readTopic, type Producer } from '../../streams';
+import { tempSoftHsm, type TempSoftHsm } from '../support/softhsm-temp';
+
+// `run --role hsm` on the real stack: risk.workload records through Kafka (Avro), partitions as
+// SoftHSM2 tokens, events in EventStoreDB, the pool-exhausted alert back on alerts.admin.
+const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+const ns = `ithsm${run}`;
+const T0 = Math.floor(Date.now() / 1000) * 1000;
+const MIN = 60_000;
+
+let hsm: TempSoftHsm;
+let mod: HsmModule;
+let cfg: Config;
+let role: Awaited<ReturnType<typeof startHsmRole>>;
+let producer: Producer;
+let store: EsdbEventStore;
+const metrics = new MetricsRegistry();
+const handledWith = (plan: string) => metrics.counter('foresight_hsm_workload_records_total', '').get({ plan });
+
+async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  for (let waited = 0; waited < timeoutMs; waited += 250) {
+    const v = await f();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function types(stream: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of store.readStream(stream)) out.push(e.type);
+  return out;
+}
+
+const workload = (net: string, n: number, peak: number, over: Partial<WorkloadRisk> = {}): WorkloadRisk => ({
+  eventId: `${net}:${n}`,
+  timestamp: T0 + n * MIN,
+  clientNetworkId: net,
+  horizon: 'PT6H',
+  predictedCryptoOps: peak * 3600,
+  predictedPeakOpsPerSec: peak,
+  predictedPeakTime: T0 + 15 * MIN,
+  measuredOpsPerSec: 0,
+  securityRisk: 0.2,
+  threatIndicators: [],
+  modelVersion: 'it-1',
+  ...over,
+});
+
+beforeAll(async () => {
+  hsm = tempSoftHsm('fs-hsm-role-');
+  mod = openPkcs11Module(hsm.modulePath);
+  cfg = { ...loadConfig(), home: hsm.dir };
+  const poolFile = path.join(hsm.dir, 'pool.yaml');
+  fs.writeFileSync(path.join(hsm.dir, 'policy.yaml'), 'rules: [{ id: exfil, when: { threatIndicators: { includesAny: [key-exfiltration] } }, then: [quarantine, alert] }]\n');
+  fs.writeFileSync(
+    poolFile,
+    `policyFile: policy.yaml
+tiers: [{ name: silver, partitionOpsPerSecond: 500 }]
+hsms: [{ id: r${run}, tier: silver, partitionCapacity: 1, createPartitions: true }]
+`,
+  );
+  await ensureStreams(cfg, { namespace: ns, topics: ['risk.workload', 'alerts.admin'] });
+  const ctx: RoleContext = { config: cfg, log: createLogger({}, { write: () => {} }), metrics, clock: new ManualClock(T0), groupPrefix: `${ns}-` };
+  role = await startHsmRole(ctx, { poolFile, namespace: ns, hsmModule: mod, fromBeginning: true });
+  producer = createProducer({ kafka: cfg.kafka, registryUrl: cfg.schemaRegistry.url, namespace: ns, clientId: `it-${run}` });
+  await producer.connect();
+  store = EsdbEventStore.connect(cfg.eventStore.connectionString);
+});
+
+afterAll(async () => {
+  await producer?.disconnect();
+  await role?.stop();
+  await store?.close();
+  await mod?.close();
+  hsm?.cleanup();
+});
+
+test('forecasts in, partitions allocated and configured, pool exhaustion alerted once on alerts.admin', async () => {
+  const a = `net-a-${run}`;
+  const b = `net-b-${run}`;
+  await producer.send('risk.workload', [{ key: a, value: workload(a, 1, 300) }]);
+  await waitFor('net-a configured', async () => ((await types(`allocation-${a}`)).includes('PartitionConfigured') ? true : undefined));
+  expect((await mod.listTokens()).map((t) => t.label)).toContain(`r${run}-p01`);
+
+  // the only partition is taken: net-b is refused twice, alerted once
+  await producer.send('risk.workload', [
+    { key: b, value: workload(b, 2, 400) },
+    { key: b, value: workload(b, 3, 450) },
+  ]);
+  await waitFor('net-b refused twice', async () => (handledWith('exhausted') >= 2 ? true : undefined));
+  expect((await types(`allocation-${b}`)).filter((t) => t === 'ScaleOutRecommended')).toHaveLength(1);
+  const alerts = await waitFor('the pool-exhausted alert', async () => {
+    const msgs = await readTopic(cfg.kafka, physicalTopic('alerts.admin', ns), { fromBeginning: true, timeoutMs: 3000 });
+    return msgs.length ? msgs : undefined;
+  });
+  const decoded = await Promise.all(alerts.map((m) => producer.serde.decode('alerts.admin', m.value)));
+  expect(decoded.map((d) => d.value.kind)).toEqual(['POOL_EXHAUSTED']);
+  expect(decoded[0].value).toMatchObject({ subject: 'hsm-pool:silver', severity: 'CRITICAL', details: { clientNetworkId: b, shortfallPartitions: '1' } });
+  expect((await role.health()).eventStore.ok).toBe(true);
+});
