@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Config } from '../core/config';
+import * as stack from '../stack';
+import type { Benchmark, BenchResult } from './types';
+
+/**
+ * Runs every benchmark in bench/ (each file but this one and types.ts exporting `benchmark`),
+ * bringing the local stack up first when one needs it. A benchmark that fails to load or throws
+ * is reported as failed; the others still run.
+ */
+export interface BenchOutcome {
+  id: string;
+  file: string;
+  ok: boolean;
+  results: BenchResult[];
+  error?: string;
+  seconds: number;
+}
+
+export interface BenchReport {
+  date: string;
+  quick: boolean;
+  machine: { cores: number; cpu: string; memoryGiB: number; node: string; platform: string };
+  benchmarks: BenchOutcome[];
+}
+
+const NOT_BENCHMARKS = new Set(['types.ts', 'harness.ts']);
+
+export function benchFiles(dir: string = __dirname): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.endsWith('.test.ts') && !NOT_BENCHMARKS.has(f))
+    .sort();
+}
+
+function load(file: string, dir: string): Benchmark {
+  const mod = require(path.join(dir, file)) as { benchmark?: Benchmark };
+  if (!mod.benchmark || typeof mod.benchmark.run !== 'function') throw new Error(`${file} does not export "benchmark: Benchmark"`);
+  return mod.benchmark;
+}
+
+export function machine(): BenchReport['machine'] {
+  const cpus = os.cpus();
+  return {
+    cores: cpus.length,
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  };
+}
+
+export interface RunOptions {
+  quick: boolean;
+  /** Only these benchmark ids (or file names without .ts). */
+  only?: string[];
+  dir?: string;
+  log?: (msg: string) => void;
+  /** Brings the stack up (ensureLocalStack); injected so unit tests run without one. */
+  ensureStack?: (needs: Set<string>) => Promise<void>;
+}
+
+export async function runBenchmarks(o: RunOptions): Promise<BenchReport> {
+  const dir = o.dir ?? __dirname;
+  const log = o.log ?? (() => undefined);
+  const loaded: Array<{ file: string; bench?: Benchmark; error?: string }> = [];
+  for (const file of benchFiles(dir)) {
+    const id = file.slice(0, -3);
+    try {
+      const bench = load(file, dir);
+      if (o.only && !o.only.includes(bench.id) && !o.only.includes(id)) continue;
+      loaded.push({ file, bench });
+    } catch (err) {
+      if (o.only && !o.only.includes(id)) continue;
+      loaded.push({ file, error: `failed to load: ${(err as Error).message}` });
+    }
+  }
+  const needs = new Set(loaded.flatMap((l) => l.bench?.needs ?? []));
+  if (needs.size && o.ensureStack) await o.ensureStack(needs);
+
+  const outcomes: BenchOutcome[] = [];
+  for (const l of loaded) {
+    const id = l.bench?.id ?? l.file.slice(0, -3);
+    if (!l.bench) {
+      outcomes.push({ id, file: l.file, ok: false, results: [], error: l.error, seconds: 0 });
+      continue;
+    }
+    const t0 = process.hrtime.bigint();
+    log(`${id}: running`);
+    try {
+      const results = await l.bench.run({ quick: o.quick, runId: `bench-${randomUUID().slice(0, 8)}`, log: (m) => log(`${id}: ${m}`) });
+      outcomes.push({ id, file: l.file, ok: true, results, seconds: Number(process.hrtime.bigint() - t0) / 1e9 });
+    } catch (err) {
+      log(`${id}: FAILED ${(err as Error).message}`);
+      outcomes.push({ id, file: l.file, ok: false, results: [], error: (err as Error).message, seconds: Number(process.hrtime.bigint() - t0) / 1e9 });
+    }
+  }
+  return { date: new Date().toISOString(), quick: o.quick, machine: machine(), benchmarks: outcomes };
+}
+
+const fmt = (n: number): string => {
+  if (!Number.isFinite(n)) return String(n);
+  const a = Math.abs(n);
+  if (a >= 1000) return Math.round(n).toLocaleString('en-US');
+  if (a >= 10) return n.toFixed(1);
+  if (a >= 0.01) return n.toFixed(3);
+  return n.toPrecision(3);
+};
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** BENCHMARKS.md: one table row per figure, each a ratio to a baseline measured in the same run. */
+export function renderMarkdown(r: BenchReport): string {
+  const rows: string[] = [];
+  for (const b of r.benchmarks) {
+    if (!b.ok) {
+      rows.push(`| ${cell(b.id)} | — | — | — | — | **failed** | ${cell(b.error ?? 'unknown error')} |`);
+      continue;
+    }
+    for (const x of b.results) {
+      const better = x.higherIsBetter ? 'higher is better' : 'lower is better';
+      rows.push(
+        `| ${cell(x.name)} | ${cell(x.baseline)} | ${fmt(x.baselineValue)} ${cell(x.unit)} | ${fmt(x.subjectValue)} ${cell(x.unit)} | **${fmt(x.ratio)}** | ${better} | ${cell(x.note ?? '')} |`,
+      );
+    }
+  }
+  const m = r.machine;
+  return `# Benchmarks
+
+Generated by \`npm run bench\`${r.quick ? ' (`--quick`: fewer iterations, rougher figures)' : ''} on ${r.date}.
+Every figure is compared with a baseline measured in the same run on the same machine, so the
+ratio, not the absolute number, is what travels between machines. Tests never assert on these.
+
+Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB memory, Node ${m.node}, ${m.platform}.
+
+| benchmark | baseline | baseline value | subject value | ratio | direction | note |
+|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+Ratio is subject/baseline for higher-is-better units and baseline/subject for lower-is-better
+ones, so a ratio above 1 always means the subject did better than its baseline.
+`;
+}
+
+/** Brings up the components benchmarks need (the stack engineer's `up`), loudly on failure. */
+export async function ensureLocalStack(cfg: Config, needs: Set<string>, log: (m: string) => void): Promise<void> {
+  const r = await stack.up(cfg, (line: string) => log(`stack: ${line}`));
+  const s = r.status;
+  const bad = [
+    needs.has('kafka') && !s.kafka.healthy && `kafka: ${s.kafka.error ?? 'unhealthy'}`,
+    needs.has('registry') && !s.schemaRegistry.healthy && `schema registry: ${s.schemaRegistry.error ?? 'unhealthy'}`,
+    needs.has('eventstore') && !s.eventStore.healthy && `event store: ${s.eventStore.error ?? 'unhealthy'}`,
+    needs.has('hsm') && !s.hsm.healthy && `hsm: ${s.hsm.error ?? 'unhealthy'}`,
+  ].filter(Boolean);
+  if (bad.length) throw new Error(`the local stack is not healthy (${bad.join('; ')}); run 'npx foresight stack up' and look at its logs`);
+  if (needs.has('hsm')) stack.useLocalSoftHsm(cfg);
+}
