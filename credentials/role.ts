@@ -57,7 +57,13 @@ export async function openCredentialsRuntime(cfg: Config, registry: MetricsRegis
   const ownModule = !o.hsmModule;
   if (ownModule) useLocalSoftHsm(cfg); // SoftHSM2 reads SOFTHSM2_CONF at C_Initialize only
   const mod = o.hsmModule ?? openPkcs11Module(cfg.hsm.module);
-  const hsm = await mod.openSession(tokenLabel, pin);
+  let hsm: HsmSession;
+  try {
+    hsm = await mod.openSession(tokenLabel, pin);
+  } catch (err) {
+    if (ownModule) await mod.close();
+    throw err;
+  }
   const ownStore = !o.store;
   const store = o.store ?? EsdbEventStore.connect(cfg.eventStore.connectionString);
   const vault = FileVault.open(o.vaultDir ?? path.join(cfg.home, 'vault'));
@@ -118,21 +124,28 @@ export async function startProvisionerRole(ctx: RoleContext, o: ProvisionerRoleO
   const kafka = ctx.config.kafka;
   const registryUrl = ctx.config.schemaRegistry.url;
   const producer = createProducer({ kafka, registryUrl, namespace: o.namespace, clientId: 'foresight-provisioner', log });
-  await producer.connect();
   const provisioner = new Provisioner({ store: rt.store, minter: rt.minter, vault: rt.vault, notifier: kafkaNotifier(producer), config: rt.config, metrics: rt.metrics, log });
-  const consumer = await runConsumer({
-    kafka,
-    registryUrl,
-    // groupPrefix isolates a demo's or a test's pipeline from the default one.
-    groupId: `${ctx.groupPrefix}foresight-provisioner`,
-    topics: ['risk.access'],
-    namespace: o.namespace,
-    fromBeginning: o.fromBeginning ?? true,
-    clock: ctx.clock,
-    producer,
-    log,
-    handle: (r) => provisioner.handleRisk(r.value, commandIdFromRecord(r.physicalTopic, r.partition, r.offset)),
-  });
+  let consumer: Awaited<ReturnType<typeof runConsumer>>;
+  try {
+    await producer.connect();
+    consumer = await runConsumer({
+      kafka,
+      registryUrl,
+      // groupPrefix isolates a demo's or a test's pipeline from the default one.
+      groupId: `${ctx.groupPrefix}foresight-provisioner`,
+      topics: ['risk.access'],
+      namespace: o.namespace,
+      fromBeginning: o.fromBeginning ?? true,
+      clock: ctx.clock,
+      producer,
+      log,
+      handle: (r) => provisioner.handleRisk(r.value, commandIdFromRecord(r.physicalTopic, r.partition, r.offset)),
+    });
+  } catch (err) {
+    await producer.disconnect().catch(() => undefined);
+    await rt.close();
+    throw err;
+  }
   let sweeping = false;
   const timer = setInterval(() => {
     if (sweeping) return;
