@@ -8,6 +8,7 @@ import type { EventStorePort } from '../eventstore/port';
 import type { WorkloadRisk } from '../schemas/types';
 import { useLocalSoftHsm } from '../stack/softhsm';
 import { createProducer, done, retry, runConsumer, toDlq } from '../streams';
+import { LeadTimeScheduler } from './lead-time';
 import { HsmOrchestrator } from './orchestrator';
 import { pkcs11PartitionOps } from './partition-ops';
 import { openPkcs11Module } from './pkcs11';
@@ -78,21 +79,15 @@ export async function startHsmRole(ctx: RoleContext, o: HsmRoleOptions = {}): Pr
   });
   const handled = ctx.metrics.counter('foresight_hsm_workload_records_total', 'risk.workload records handled by the HSM orchestrator, by plan');
 
-  // Forecasts whose peak is beyond the lead time: looked at again when the lead time starts.
-  // In memory only: after a restart the next forecast for that network schedules it again.
-  const waiting = new Map<string, { until: number; record: WorkloadRisk }>();
+  const scheduler = new LeadTimeScheduler();
   const handle = async (r: WorkloadRisk) => {
     const out = await orchestrator.handle(r);
     handled.inc({ plan: out.plan.kind });
-    if (out.plan.kind === 'wait') waiting.set(r.clientNetworkId, { until: out.plan.until, record: r });
-    else waiting.delete(r.clientNetworkId);
+    scheduler.offer(r, out.plan);
   };
   const timer = setInterval(() => {
-    const now = ctx.clock.now();
-    for (const [id, w] of waiting) {
-      if (now < w.until) continue;
-      waiting.delete(id);
-      handle({ ...w.record, eventId: `${w.record.eventId}:lead-time`, timestamp: w.until }).catch((err) => log.error('scheduled allocation failed', { clientNetworkId: id, error: err }));
+    for (const r of scheduler.due(ctx.clock.now())) {
+      handle(r).catch((err) => log.error('allocation at the start of the lead time failed', { clientNetworkId: r.clientNetworkId, error: err }));
     }
   }, o.tickMs ?? 5_000);
   timer.unref();

@@ -20,6 +20,7 @@ const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const ns = `ithsm${run}`;
 const T0 = Math.floor(Date.now() / 1000) * 1000;
 const MIN = 60_000;
+const clock = new ManualClock(T0);
 
 let hsm: TempSoftHsm;
 let mod: HsmModule;
@@ -70,12 +71,12 @@ beforeAll(async () => {
     poolFile,
     `policyFile: policy.yaml
 tiers: [{ name: silver, partitionOpsPerSecond: 500 }]
-hsms: [{ id: r${run}, tier: silver, partitionCapacity: 1, createPartitions: true }]
+hsms: [{ id: r${run}, tier: silver, partitionCapacity: 2, createPartitions: true }]
 `,
   );
   await ensureStreams(cfg, { namespace: ns, topics: ['risk.workload', 'alerts.admin'] });
-  const ctx: RoleContext = { config: cfg, log: createLogger({}, { write: () => {} }), metrics, clock: new ManualClock(T0), groupPrefix: `${ns}-` };
-  role = await startHsmRole(ctx, { poolFile, namespace: ns, hsmModule: mod, fromBeginning: true });
+  const ctx: RoleContext = { config: cfg, log: createLogger({}, { write: () => {} }), metrics, clock, groupPrefix: `${ns}-` };
+  role = await startHsmRole(ctx, { poolFile, namespace: ns, hsmModule: mod, fromBeginning: true, tickMs: 100 });
   producer = createProducer({ kafka: cfg.kafka, registryUrl: cfg.schemaRegistry.url, namespace: ns, clientId: `it-${run}` });
   await producer.connect();
   store = EsdbEventStore.connect(cfg.eventStore.connectionString);
@@ -89,17 +90,25 @@ afterAll(async () => {
   hsm?.cleanup();
 });
 
-test('forecasts in, partitions allocated and configured, pool exhaustion alerted once on alerts.admin', async () => {
+test('forecasts in: allocated before the peak (at the lead time), configured, and pool exhaustion alerted once on alerts.admin', async () => {
   const a = `net-a-${run}`;
   const b = `net-b-${run}`;
   await producer.send('risk.workload', [{ key: a, value: workload(a, 1, 300) }]);
   await waitFor('net-a configured', async () => ((await types(`allocation-${a}`)).includes('PartitionConfigured') ? true : undefined));
   expect((await mod.listTokens()).map((t) => t.label)).toContain(`r${run}-p01`);
 
-  // the only partition is taken: net-b is refused twice, alerted once
+  // net-c's peak is 2 h away: nothing until the lead time (30 min before it) starts on the clock
+  const c = `net-c-${run}`;
+  await producer.send('risk.workload', [{ key: c, value: workload(c, 2, 200, { predictedPeakTime: T0 + 120 * MIN }) }]);
+  await waitFor('net-c waiting', async () => (handledWith('wait') >= 1 ? true : undefined));
+  expect(await types(`allocation-${c}`)).toEqual(['RiskProfileApplied']);
+  clock.set(T0 + 91 * MIN);
+  await waitFor('net-c allocated at the lead time', async () => ((await types(`allocation-${c}`)).includes('PartitionConfigured') ? true : undefined));
+
+  // no partition left: net-b is refused twice, alerted once
   await producer.send('risk.workload', [
-    { key: b, value: workload(b, 2, 400) },
-    { key: b, value: workload(b, 3, 450) },
+    { key: b, value: workload(b, 3, 400) },
+    { key: b, value: workload(b, 4, 450) },
   ]);
   await waitFor('net-b refused twice', async () => (handledWith('exhausted') >= 2 ? true : undefined));
   expect((await types(`allocation-${b}`)).filter((t) => t === 'ScaleOutRecommended')).toHaveLength(1);
