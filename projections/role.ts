@@ -38,6 +38,7 @@ import { readTable, readTopic, type TopicReader } from './topic-reader';
 export const PROJECTIONS_GROUP = 'foresight-projections';
 /** Input partitions that deliver nothing this long (processing time) stop holding windows open. */
 export const DEFAULT_IDLE_MS = 30_000;
+const PRUNE_EVERY_BATCHES = 100;
 
 const INPUT_TOPICS: readonly InputTopic[] = ['telemetry.vm-access', 'telemetry.user-activity', 'telemetry.network'];
 const TABLE_TOPICS = ['telemetry.vm-state', 'telemetry.scheduled-jobs'] as const;
@@ -130,6 +131,7 @@ export async function startProjections(opts: ProjectionsRoleOptions): Promise<Ru
     const input: InputRecord[] = records.map((r) => ({ offset: r.offset, topic, value: r.value as InputRecord['value'] }));
     const res = task.process(topic, input, clock.now());
     counters.batches++;
+    if (counters.batches % PRUNE_EVERY_BATCHES === 0) pruneTables(tables, tasks);
     counters.records += records.length;
     counters.late += res.late.length;
     counters.duplicates += res.duplicates;
@@ -195,6 +197,18 @@ export async function startProjections(opts: ProjectionsRoleOptions): Promise<Ru
       return stopping;
     },
   };
+}
+
+/**
+ * Drops table history older than the retention before the slowest task's watermark (keeping
+ * the entry current at the cutoff), so as-of lookups at any window still to close are unchanged.
+ */
+function pruneTables(tables: GlobalTables, tasks: ReadonlyMap<string, Task>): void {
+  let min = Infinity;
+  for (const t of tasks.values()) min = Math.min(min, t.watermark);
+  if (!Number.isFinite(min)) return;
+  tables.vmState.prune(min);
+  tables.jobs.prune(min);
 }
 
 /** Reads both global tables to their end, then keeps following them. */

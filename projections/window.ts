@@ -30,7 +30,15 @@ export interface Aggregation<R, Acc, Carry, Out, Ctx> {
 export interface EngineOptions {
   /** Also return previews of the windows a record touched. */
   earlyUpdates?: boolean;
+  /**
+   * Most eventIds remembered per open window (default 100 000). Past it, records still count
+   * but their ids are not remembered, so a duplicate of one would count twice; `dedupOverflow`
+   * says how often. Keeps one pathological key from taking the process's memory.
+   */
+  maxDedupPerWindow?: number;
 }
+
+export const DEFAULT_MAX_DEDUP_PER_WINDOW = 100_000;
 
 /** What happened to one record. */
 export type Outcome =
@@ -52,6 +60,7 @@ export interface EngineCounters {
   partiallyLate: number;
   windowsClosed: number;
   outputs: number;
+  dedupOverflow: number;
 }
 
 interface OpenWindow<Acc> {
@@ -83,7 +92,7 @@ export class WindowEngine<R, Acc, Carry, Out, Ctx> {
   private readonly partitions = new Map<string, number>();
   private watermark = -Infinity;
   private dirty = new Set<string>();
-  readonly counters: EngineCounters = { records: 0, duplicates: 0, late: 0, partiallyLate: 0, windowsClosed: 0, outputs: 0 };
+  readonly counters: EngineCounters = { records: 0, duplicates: 0, late: 0, partiallyLate: 0, windowsClosed: 0, outputs: 0, dedupOverflow: 0 };
 
   constructor(
     readonly spec: WindowSpec,
@@ -178,7 +187,8 @@ export class WindowEngine<R, Acc, Carry, Out, Ctx> {
         ks.open.set(s, ow);
       }
       if (ow.seen.has(id)) continue;
-      ow.seen.add(id);
+      if (ow.seen.size < (this.opts.maxDedupPerWindow ?? DEFAULT_MAX_DEDUP_PER_WINDOW)) ow.seen.add(id);
+      else this.counters.dedupOverflow++;
       ow.acc = this.agg.add(ow.acc, r, { start: s, end: s + this.spec.sizeMs });
       added = true;
       if (s < ks.next) ks.next = s;

@@ -98,6 +98,13 @@ describe('WindowEngine', () => {
     expect(e.counters.duplicates).toBe(1);
   });
 
+  it('given a window past its dedup cap, then records still count and the overflow is counted', () => {
+    const e = new WindowEngine(tumbling(S, 0), counting(), null, { maxDedupPerWindow: 2 });
+    for (const id of ['a', 'b', 'c', 'c']) e.process('p0', rec(id, 1));
+    expect(e.counters.dedupOverflow).toBe(2);
+    expect(e.advanceTo(5000)[0].count).toBe(4);
+  });
+
   it('given windows close, then their dedup memory is released', () => {
     const e = engine(0);
     e.process('p0', rec('a', 1));
