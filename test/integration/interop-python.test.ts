@@ -1,0 +1,65 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { loadConfig } from '../../core/config';
+import type { AdminAlert, VmAccess } from '../../schemas';
+import { createProducer, done, ensureStreams, runConsumer } from '../../streams';
+
+// An independent client on the same topics: Python confluent-kafka with its Avro serializer
+// through the same registry. Needs: pip install 'confluent-kafka[avro,schemaregistry]'.
+const run = promisify(execFile);
+const scripts = path.join(__dirname, '../interop');
+const python = process.env.PYTHON ?? 'python3';
+const probe = spawnSync(python, ['-c', 'from confluent_kafka.schema_registry.avro import AvroSerializer, AvroDeserializer'], { encoding: 'utf8' });
+const havePython = probe.status === 0;
+if (!havePython) {
+  console.warn(`interop-python skipped: ${python} cannot import confluent_kafka with Avro support; install it with: pip install 'confluent-kafka[avro,schemaregistry]'`);
+}
+
+const cfg = loadConfig();
+const registryUrl = cfg.schemaRegistry.url;
+const brokers = cfg.kafka.brokers.join(',');
+
+(havePython ? describe : describe.skip)('Python confluent-kafka and Foresight on the same topics', () => {
+  it('our consumer accepts telemetry produced by Python with its AvroSerializer', async () => {
+    const ns = `it-py-${randomUUID().slice(0, 8)}`;
+    await ensureStreams(cfg, { namespace: ns, topics: ['telemetry.vm-access'] });
+    const out = await run(python, [path.join(scripts, 'produce_telemetry.py'), '--brokers', brokers, '--registry', registryUrl, '--topic', `${ns}.telemetry.vm-access`, '--count', '12', '--prefix', ns]);
+    expect(JSON.parse(out.stdout)).toEqual({ acked: 12 });
+
+    const got: VmAccess[] = [];
+    const c = await runConsumer({
+      kafka: cfg.kafka,
+      registryUrl,
+      namespace: ns,
+      groupId: `${ns}-g`,
+      topics: ['telemetry.vm-access'],
+      fromBeginning: true,
+      handle: async (r) => {
+        got.push({ ...r.value });
+        return done();
+      },
+    });
+    try {
+      for (let i = 0; i < 600 && c.counters().in < 12; i++) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      await c.stop();
+    }
+    expect(c.counters()).toMatchObject({ in: 12, processed: 12, dlq: 0 });
+    const first = got.find((v) => v.eventId === `${ns}-0`)!;
+    expect(first).toMatchObject({ userId: 'py-user-0', vmId: 'py-vm-0', action: 'CONNECT', success: true, source: 'python-confluent-kafka' });
+    expect(typeof first.timestamp).toBe('number');
+  });
+
+  it('Python reads the alerts we produce, with the registered schema', async () => {
+    const ns = `it-py-${randomUUID().slice(0, 8)}`;
+    const { schemaIds } = await ensureStreams(cfg, { namespace: ns, topics: ['alerts.admin'] });
+    const alert: AdminAlert = { eventId: 'a-1', timestamp: 1_763_700_000_000, subject: 'pool-gold', kind: 'POOL_EXHAUSTED', severity: 'CRITICAL', message: 'gold pool exhausted', details: { free: '0' } };
+    const p = createProducer({ kafka: cfg.kafka, registryUrl, namespace: ns });
+    await p.send('alerts.admin', [{ key: 'pool-gold', value: alert }]);
+    await p.disconnect();
+    const out = await run(python, [path.join(scripts, 'consume_alerts.py'), '--brokers', brokers, '--registry', registryUrl, '--topic', `${ns}.alerts.admin`, '--count', '1', '--timeout', '40']);
+    expect(JSON.parse(out.stdout)).toEqual({ key: 'pool-gold', schemaId: schemaIds.get('alerts.admin'), value: alert });
+  });
+});
