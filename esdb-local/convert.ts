@@ -35,7 +35,7 @@ export function parseUuid(uuid: shared.UUID | undefined): string | null {
   return str ? str.toLowerCase() : null;
 }
 
-function uuidMessage(id: string, structured: boolean): shared.UUID {
+export function uuidMessage(id: string, structured: boolean): shared.UUID {
   const uuid = new shared.UUID();
   if (!structured) {
     uuid.setString(id);

@@ -14,7 +14,7 @@ import { createLogger } from '../core/log';
 import { DEFAULT_MAX_APPEND_SIZE, PortInUseError, SERVER_VERSION, startServer } from './server';
 
 const USAGE =
-  'npx tsx esdb-local/main.ts --host 127.0.0.1 --port 2113 --data <dir> [--tls-cert <pem> --tls-key <pem>] [--max-append-size <bytes>]';
+  'npx tsx esdb-local/main.ts --host 127.0.0.1 --port 2113 --data <dir> [--tls-cert <pem> --tls-key <pem>] [--max-append-size <bytes>] [--batch-append]';
 
 async function main(argv: string[]): Promise<number> {
   const logger = createLogger({ component: 'esdb-local' });
@@ -24,7 +24,11 @@ async function main(argv: string[]): Promise<number> {
   setLogger({ error: grpcLine, info: grpcLine, debug: grpcLine });
   let opts;
   try {
-    const p = parseArgs(argv, { values: ['host', 'port', 'data', 'tls-cert', 'tls-key', 'max-append-size'] }, USAGE);
+    const p = parseArgs(
+      argv,
+      { values: ['host', 'port', 'data', 'tls-cert', 'tls-key', 'max-append-size'], switches: ['batch-append'] },
+      USAGE,
+    );
     if (p.flags.get('help')) {
       process.stdout.write(`${USAGE}\n`);
       return 0;
@@ -41,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
       dataDir: path.resolve(requireStr(p, 'data', USAGE)),
       tls: cert && key ? { certFile: path.resolve(cert), keyFile: path.resolve(key) } : undefined,
       maxAppendSize: int(p, 'max-append-size', USAGE, DEFAULT_MAX_APPEND_SIZE, 1),
+      batchAppend: p.flags.get('batch-append') === true,
       logger,
     };
   } catch (err) {
@@ -70,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
     host: opts.host,
     port: server.port,
     tls: !!opts.tls,
+    batchAppend: opts.batchAppend,
     data: opts.dataDir,
     events: r.events,
     end: server.store.durableEnd,

@@ -10,6 +10,7 @@ import { ServerFeaturesService } from '@eventstore/db-client/generated/serverfea
 import * as features from '@eventstore/db-client/generated/serverfeatures_pb';
 import type { Empty } from '@eventstore/db-client/generated/shared_pb';
 import type { Logger } from '../core/log';
+import { batchAppendHandler } from './batch-append';
 import { Store } from './store';
 import { streamsService } from './streams-service';
 
@@ -23,6 +24,8 @@ export interface ServerOptions {
   dataDir: string;
   tls?: { certFile: string; keyFile: string };
   maxAppendSize?: number;
+  /** Advertise BatchAppend in ServerFeatures (as EventStoreDB does); the client then uses it. */
+  batchAppend?: boolean;
   logger: Logger;
 }
 
@@ -33,12 +36,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function serverFeatures() {
+function serverFeatures(batchAppend: boolean) {
   return {
     getSupportedMethods(_call: ServerUnaryCall<Empty, features.SupportedMethods>, callback: sendUnaryData<features.SupportedMethods>) {
       const reply = new features.SupportedMethods();
       reply.setEventStoreServerVersion(SERVER_VERSION);
-      for (const name of ['read', 'append', 'delete', 'tombstone']) {
+      for (const name of ['read', 'append', 'delete', 'tombstone', ...(batchAppend ? ['batchappend'] : [])]) {
         const m = new features.SupportedMethod();
         m.setServiceName('event_store.client.streams.streams');
         m.setMethodName(name);
@@ -60,13 +63,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const store = new Store(opts.dataDir);
   const subscriptions = new Set<() => void>();
   const server = new Server({ 'grpc.max_receive_message_length': 17 * 1024 * 1024 });
-  server.addService(StreamsService, streamsService({
-    store,
-    logger: opts.logger,
-    maxAppendSize: opts.maxAppendSize ?? DEFAULT_MAX_APPEND_SIZE,
-    subscriptions,
-  }));
-  server.addService(ServerFeaturesService, serverFeatures());
+  const maxAppendSize = opts.maxAppendSize ?? DEFAULT_MAX_APPEND_SIZE;
+  server.addService(StreamsService, {
+    ...streamsService({ store, logger: opts.logger, maxAppendSize, subscriptions }),
+    batchAppend: batchAppendHandler({ store, logger: opts.logger, maxAppendSize }),
+  });
+  server.addService(ServerFeaturesService, serverFeatures(!!opts.batchAppend));
   let port: number;
   try {
     port = await new Promise<number>((resolve, reject) =>

@@ -1,7 +1,7 @@
 /**
  * event_store.client.streams.Streams over @grpc/grpc-js: Append (client streaming), Read (server
- * streaming: reads and catch-up subscriptions), Delete and Tombstone (unary). BatchAppend is left
- * unimplemented and unadvertised, so the client uses Append.
+ * streaming: reads and catch-up subscriptions), Delete and Tombstone (unary). BatchAppend lives in
+ * batch-append.ts.
  */
 import {
   ServerReadableStream,

@@ -132,12 +132,13 @@ export interface ConformanceTarget {
 
 /**
  * What the conformance suite talks to: EVENTSTORE_CONNECTION_STRING when set (so the same suite
- * runs unchanged against a real EventStoreDB), else a private esdb-local on a free port.
+ * runs unchanged against a real EventStoreDB), else a private esdb-local on a free port started
+ * with `privateServerArgs`.
  */
-export async function conformanceTarget(): Promise<ConformanceTarget> {
+export async function conformanceTarget(privateServerArgs: string[] = []): Promise<ConformanceTarget> {
   const external = process.env.EVENTSTORE_CONNECTION_STRING;
   if (external) return { connectionString: external, external: true, dispose: async () => undefined };
-  const p = await startEsdbProcess();
+  const p = await startEsdbProcess({ extraArgs: privateServerArgs });
   return { connectionString: p.connectionString, external: false, dispose: () => p.dispose() };
 }
 
