@@ -108,23 +108,33 @@ function reply(cid: string, p: Pending, result: WriteResult | null, failure: rpc
   return resp;
 }
 
-export function batchAppendHandler(o: { store: Store; logger: Logger; maxAppendSize: number }) {
+export function batchAppendHandler(o: { store: Store; logger: Logger; maxAppendSize: number; openCalls: Set<() => void> }) {
   return function batchAppend(call: Call) {
     const pending = new Map<string, Pending>();
     let inflight = 0;
     let ended = false;
     let closed = false;
+    // The client keeps this call open for its lifetime: shutdown ends it once in-flight appends land.
+    const endOnShutdown = () => {
+      ended = true;
+      finishIfDone();
+    };
+    o.openCalls.add(endOnShutdown);
+    const markClosed = () => {
+      closed = true;
+      o.openCalls.delete(endOnShutdown);
+    };
     const finishIfDone = () => {
       if (ended && inflight === 0 && !closed) {
-        closed = true;
+        markClosed();
         call.end();
       }
     };
     const send = (msg: streams.BatchAppendResp) => {
       if (!closed) call.write(msg);
     };
-    call.on('cancelled', () => (closed = true));
-    call.on('error', () => (closed = true));
+    call.on('cancelled', markClosed);
+    call.on('error', markClosed);
     call.on('end', () => {
       ended = true;
       finishIfDone();

@@ -61,12 +61,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ])
     : ServerCredentials.createInsecure();
   const store = new Store(opts.dataDir);
+  /** Closers of long-lived calls (subscriptions, batch appends), so shutdown can end them. */
   const subscriptions = new Set<() => void>();
   const server = new Server({ 'grpc.max_receive_message_length': 17 * 1024 * 1024 });
   const maxAppendSize = opts.maxAppendSize ?? DEFAULT_MAX_APPEND_SIZE;
   server.addService(StreamsService, {
     ...streamsService({ store, logger: opts.logger, maxAppendSize, subscriptions }),
-    batchAppend: batchAppendHandler({ store, logger: opts.logger, maxAppendSize }),
+    batchAppend: batchAppendHandler({ store, logger: opts.logger, maxAppendSize, openCalls: subscriptions }),
   });
   server.addService(ServerFeaturesService, serverFeatures(!!opts.batchAppend));
   let port: number;
