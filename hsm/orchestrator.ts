@@ -130,6 +130,7 @@ export class HsmOrchestrator {
     // 3. Capacity.
     const decision = await this.planAndAct(r, state, run);
     state = await this.allocation(id);
+    await this.freeOrphans(r, state);
 
     // 4. Baseline on partitions not configured yet (new ones, or a crash before it finished).
     const current = state.profile ?? profile;
@@ -219,7 +220,12 @@ export class HsmOrchestrator {
     // A partition another orchestrator claimed between our plan and our claim: plan again.
     for (let attempt = 0; ; attempt++) {
       const state = attempt === 0 ? initial : await this.allocation(id);
-      const p = plan({ config: this.d.config, assigned: await this.poolAssignments(), current: state, forecast, now: r.timestamp });
+      // A partition claimed for this client whose allocation event never followed (a crash in
+      // between) is this client's to use again, not lost to the pool.
+      const assigned = Object.fromEntries(
+        Object.entries(await this.poolAssignments()).filter(([label, owner]) => owner !== id || state.partitions.some((x) => x.label === label)),
+      );
+      const p = plan({ config: this.d.config, assigned, current: state, forecast, now: r.timestamp });
       try {
         if (p.kind === 'allocate' || p.kind === 'exhausted') {
           const parts = p.kind === 'allocate' ? p.partitions : p.partial;
@@ -254,6 +260,19 @@ export class HsmOrchestrator {
       } catch (err) {
         if (!(err instanceof PartitionTakenError) || attempt >= 3) throw err;
       }
+    }
+  }
+
+  /** Partitions this client holds on hsm-* streams but not in its allocation go back to the pool. */
+  private async freeOrphans(r: WorkloadRisk, state: AllocationState): Promise<void> {
+    const at = iso(r.timestamp);
+    for (const [label, owner] of Object.entries(await this.poolAssignments())) {
+      if (owner !== r.clientNetworkId || state.partitions.some((p) => p.label === label)) continue;
+      const hsm = this.d.config.hsms.find((h) => h.partitionLabels.includes(label));
+      if (!hsm) continue;
+      this.log.warn('freeing a partition claimed but not allocated', { clientNetworkId: owner, partition: label });
+      await this.d.partitions.wipe(label);
+      await this.execHsm({ kind: 'FreePartition', hsmId: hsm.id, label, clientNetworkId: owner, at }, `${r.eventId}:orphan:${label}`);
     }
   }
 

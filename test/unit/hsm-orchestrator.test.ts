@@ -179,3 +179,33 @@ describe('HSM orchestrator', () => {
     expect(Object.values(owners).sort()).toEqual(['net-a', 'net-b']);
   });
 });
+
+describe('HSM orchestrator: crash between claim and allocation', () => {
+  const claimOnly = async (store: MemoryEventStore, label: string) => {
+    const { handleCommand } = await import('../../eventstore/handler');
+    const { hsmDecider } = await import('../../hsm/allocation');
+    await handleCommand(store, {
+      stream: 'hsm-silver-1',
+      decider: hsmDecider,
+      command: { kind: 'AssignPartition', hsmId: 'silver-1', label, clientNetworkId: 'net-a', at: new Date(T0).toISOString() },
+      commandId: 'crashed-claim',
+      now: T0,
+    });
+  };
+
+  test('given a claimed-but-unallocated partition and demand, then it counts as free for that client and nothing stays dangling', async () => {
+    const { store, orch } = setup();
+    await claimOnly(store, 'silver-1-p02');
+    const out = await orch.handle(record());
+    expect(out.plan).toMatchObject({ kind: 'allocate', partitions: [expect.objectContaining({ label: 'silver-1-p01' })] });
+    expect(await orch.poolAssignments()).toEqual({ 'silver-1-p01': 'net-a' });
+  });
+
+  test('given a claimed-but-unallocated partition and no demand, then it is wiped and freed', async () => {
+    const { store, ops, orch } = setup();
+    await claimOnly(store, 'silver-1-p02');
+    await orch.handle(record({ predictedPeakOpsPerSec: 0, measuredOpsPerSec: 0 }));
+    expect(ops.calls).toEqual(['wipe silver-1-p02']);
+    expect(await orch.poolAssignments()).toEqual({});
+  });
+});
