@@ -9,6 +9,7 @@ import type { Health } from '../core/role';
 import type { DeliveryService } from './delivery';
 import { isValidId } from './events';
 import type { CredentialMetrics } from './metrics';
+import { failureReason } from './provisioner';
 
 /**
  * The delivery API: HTTPS, TLS 1.3 only, mutual TLS with client certificates from the local CA.
@@ -177,7 +178,7 @@ export function createDeliveryServer(o: ApiOptions): https.Server {
         if (err instanceof InvalidInputError) return send(res, 400, { error: err.message });
         if (isRetriable(err)) {
           log.warn('access request failed on a dependency', { error: err });
-          return send(res, 503, { error: (err as Error).message }, { 'retry-after': '1' });
+          return send(res, 503, { error: failureReason(err) }, { 'retry-after': '1' });
         }
         log.error('access request failed', { error: err });
         send(res, 500, { error: 'internal error; see the API log' });

@@ -1,5 +1,6 @@
 import { ConcurrencyError, ForesightError, InvalidInputError } from '../core/errors';
 import { silentLogger, type Logger } from '../core/log';
+import { backoffDelay, sleep } from '../core/retry';
 import { handleCommand, loadStream, type LoadedStream } from '../eventstore/handler';
 import { sealEvents } from '../eventstore/hash-chain';
 import type { EventStorePort } from '../eventstore/port';
@@ -28,7 +29,12 @@ export interface DeliveryDeps {
   log?: Logger;
   /** Monotonic milliseconds for latency metrics (performance.now at the edge). */
   elapsed?: () => number;
+  /** Backoff between rounds after a lost race (injected for tests). */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
 }
+
+const MAX_ROUNDS = 8;
 
 /**
  * The delivery service behind POST /v1/access-requests: a valid credential is returned at once,
@@ -38,10 +44,14 @@ export interface DeliveryDeps {
 export class DeliveryService {
   private readonly log: Logger;
   private readonly elapsed: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
 
   constructor(private readonly d: DeliveryDeps) {
     this.log = d.log ?? silentLogger;
     this.elapsed = d.elapsed ?? (() => performance.now());
+    this.sleep = d.sleep ?? sleep;
+    this.random = d.random ?? Math.random;
   }
 
   async requestAccess(req: { userId: string; vmId: string; requestId: string; at: number }): Promise<AccessReply> {
@@ -50,9 +60,10 @@ export class DeliveryService {
     const t0 = this.elapsed();
     const stream = credentialStream(req.userId, req.vmId);
     const commandId = `access:${req.userId}:${req.requestId}`;
-    // Two rounds at most: a credential whose ciphertext is gone is replaced once; a concurrent
-    // change of path (pre-provisioned meanwhile, revoked meanwhile) is decided again once.
-    for (let round = 0; round < 3; round++) {
+    // Another writer between our read and our append (a parallel request, the provisioner, an
+    // admin) makes us read and decide again, after a short jittered pause so racers spread out.
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      if (round > 0) await this.sleep(backoffDelay(round - 1, { initialMs: 5, maxMs: 100, random: this.random }));
       const loaded = await loadStream(this.d.store, stream, credentialDecider);
       const path = deliveryPath(loaded.state, req.at);
       if (loaded.commandIds.has(commandId)) {

@@ -22,10 +22,13 @@ export interface ProvisionerDeps {
   log?: Logger;
 }
 
-/** Never a secret: our errors name components and codes; cut to one short line all the same. */
+/**
+ * One short line for events, alerts and logs. Our errors name components and codes, never
+ * secrets; user:password in a URL (a connection string quoted by a library) is masked all the same.
+ */
 export function failureReason(err: unknown): string {
   const s = err instanceof ForesightError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
-  return s.split('\n')[0].slice(0, 240);
+  return s.split('\n')[0].replace(/\/\/[^@/\s]*@/g, '//***@').slice(0, 240);
 }
 
 /**

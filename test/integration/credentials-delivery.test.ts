@@ -176,6 +176,20 @@ describe('credential delivery on the real event store and SoftHSM2', () => {
     expect(await streamTypes(`credential-${U1}_vm-c`)).toEqual(['CredentialIssued', 'CredentialDelivered']);
   });
 
+  test('parallel requests for one pair: one credential issued, every caller gets it', async () => {
+    clock.set(T0);
+    const replies = await Promise.all(Array.from({ length: 6 }, () => alice.requestAccess(U1, 'vm-par')));
+    expect(new Set(replies.map((r) => r.credentialId)).size).toBe(1);
+    expect(replies.filter((r) => r.source === 'on-demand')).toHaveLength(1);
+    const t = await streamTypes(`credential-${U1}_vm-par`);
+    expect(t.filter((x) => x === 'CredentialIssued')).toHaveLength(1);
+    expect(t.filter((x) => x === 'CredentialDelivered')).toHaveLength(6);
+    // the losers' minted ciphertexts were removed again: one vault entry for the pair
+    const entries = fs.readdirSync(path.join(home, 'vault')).filter((f) => f.startsWith(Buffer.from(U1).toString('base64url') + '.'));
+    const forPair = entries.map((f) => api.runtime.vault.get(f.split('.')[1])).filter((e) => e?.vmId === 'vm-par');
+    expect(forPair).toHaveLength(1);
+  });
+
   test('a user gets only its own credentials; admins revoke, users cannot', async () => {
     await expect(bob.requestAccess(U1, 'vm-a')).rejects.toBeInstanceOf(ForbiddenError);
     await expect(alice.revoke(U1, 'vm-a', 'mine')).rejects.toThrow(/only administrators/);

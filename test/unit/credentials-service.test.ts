@@ -11,7 +11,7 @@ import { CredentialMinter } from '../../credentials/minter';
 import { meetsPolicy } from '../../credentials/password';
 import { DEFAULT_CREDENTIALS_CONFIG, type CredentialsConfig } from '../../credentials/policy';
 import type { KeyCustodian, Notifier, Recipient } from '../../credentials/ports';
-import { Provisioner } from '../../credentials/provisioner';
+import { failureReason, Provisioner } from '../../credentials/provisioner';
 import { oaepHashOf, open, spkiFingerprint, type SealedCredential } from '../../credentials/sealed';
 import { FileVault } from '../../credentials/vault';
 
@@ -205,6 +205,10 @@ describe('provisioner and delivery (orchestration)', () => {
     const scheduled = env.notifier.notes.filter((n) => n.kind === 'CREDENTIAL_REFRESH_SCHEDULED');
     expect(new Set(scheduled.map((n) => n.eventId)).size).toBe(1);
     expect(scheduled[0]).toMatchObject({ userId: 'u13', vmId: 'vm1', scheduledFor: T0 + 30 * MIN });
+  });
+
+  test('failure reasons are one line and mask credentials in URLs', () => {
+    expect(failureReason(new UnavailableError('eventstore', 'esdb://admin:changeit@db:2113 refused\nstack'))).toBe('UNAVAILABLE: eventstore: esdb://***@db:2113 refused');
   });
 
   test('bad ids are DLQ material, not retried', async () => {
