@@ -27,7 +27,7 @@ describe('projections role killed at random points', () => {
     await publish(ns, records);
     const out = await collectFeatures(ns);
     try {
-      const { killedAfterFeatures } = await runWithKills(ns, 2, lcg(Date.now() & 0xffff), refOut.features.length, out);
+      const { killedAfterFeatures } = await runWithKills(ns, 2, lcg(Date.now() & 0xffff), refOut.features.length, out, inputs);
       process.stderr.write(`projections crash test: features committed at each kill ${JSON.stringify(killedAfterFeatures)} of ${refOut.features.length}\n`);
       const ids = out.features.map((f) => f.eventId);
       expect(new Set(ids).size).toBe(ids.length);

@@ -106,9 +106,10 @@ export function killHard(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Runs the role in a child process, SIGKILLs it `kills` times at random points (after it has
- * started processing, a random 0–maxDelayMs later), then lets a last instance finish. The same
- * instance id each time, so each restart fences its predecessor's open transaction.
+ * Runs the role in a child process and SIGKILLs it `kills` times at random points — after a
+ * random number of records of what is left (as the child reports them), so kills land mid-run —
+ * then lets a last instance finish. The same instance id each time, so each restart fences its
+ * predecessor's open transaction.
  */
 export async function runWithKills(
   namespace: string,
@@ -116,15 +117,16 @@ export async function runWithKills(
   random: () => number,
   expectCount: number,
   collector: Collector,
-  maxDelayMs = 1500,
+  inputs: number,
 ): Promise<{ killedAfterFeatures: number[] }> {
   const group = `${namespace}-g`;
   const killedAfterFeatures: number[] = [];
   for (let k = 0; k < kills; k++) {
     const { child, progress } = spawnRole(namespace, group, 'victim');
+    const left = Math.max(1, Math.round(inputs * (1 - collector.features.length / expectCount)));
+    const at = 1 + Math.floor(random() * left);
     try {
-      await waitFor('the role to start processing', () => progress() > 0 || child.exitCode !== null, 120_000);
-      await new Promise((r) => setTimeout(r, Math.floor(random() * maxDelayMs)));
+      await waitFor('the role to reach its kill point', () => progress() >= at || collector.features.length >= expectCount || child.exitCode !== null, 180_000);
     } finally {
       await killHard(child);
     }

@@ -36,7 +36,7 @@ describe('projections role soak: many kills', () => {
     await publish(ns, records);
     const out = await collectFeatures(ns);
     try {
-      const { killedAfterFeatures } = await runWithKills(ns, 6, lcg(Date.now() & 0xffff), refOut.features.length, out, 4000);
+      const { killedAfterFeatures } = await runWithKills(ns, 6, lcg(Date.now() & 0xffff), refOut.features.length, out, inputs);
       process.stderr.write(`projections soak: features committed at each kill ${JSON.stringify(killedAfterFeatures)} of ${refOut.features.length}\n`);
       const ids = out.features.map((f) => f.eventId);
       expect(new Set(ids).size).toBe(ids.length);
