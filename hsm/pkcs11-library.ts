@@ -48,6 +48,13 @@ export function acquire(path: string): LoadedLibrary {
     throw new ConfigError(`PKCS11_MODULE=${path}: cannot load it (${err instanceof Error ? err.message : String(err)}); point PKCS11_MODULE at a PKCS#11 library`);
   }
   try {
+    // Start from a clean C_Initialize even if some other loader of this library in the process
+    // left it initialised: SoftHSM2 reads its configuration (SOFTHSM2_CONF) only there.
+    try {
+      module.finalize();
+    } catch {
+      // not initialised: the usual case
+    }
     initialize(module);
   } catch (err) {
     throw mapPkcs11Error(err, `initialising PKCS#11 module ${path}`);
