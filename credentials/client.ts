@@ -76,8 +76,9 @@ function parse(r: { status: number; text: string }): unknown {
   }
   if (r.status === 200) return body;
   const msg = body.error ?? `HTTP ${r.status}`;
-  if (r.status === 401 || r.status === 403) throw new ForbiddenError(`delivery API refused: ${msg}`);
+  if (r.status === 401) throw new ForbiddenError(`delivery API refused: ${msg}; pass --cert/--key of a certificate signed by the local CA`);
+  if (r.status === 403) throw new ForbiddenError(`delivery API refused: ${msg}; use the certificate of that user (CN user.<userId>) or an admin one`);
   if (r.status === 400 || r.status === 404 || r.status === 413) throw new InvalidInputError(`delivery API: ${msg}`);
-  if (r.status === 503) throw new UnavailableError('delivery API', msg);
+  if (r.status === 503) throw new UnavailableError('delivery API', `${msg}; retry in a moment`);
   throw new ForesightError('DELIVERY_API', `delivery API answered ${r.status}: ${msg}`);
 }
