@@ -10,7 +10,7 @@ import { StackError, portInUse, runningRecord, stopRecorded, withLock, type PidR
 import { registryHealth, setGlobalCompatibility, startRegistry, waitForRegistry } from './registry';
 import { ensureTokens, hsmHealth, readHsmManifest } from './softhsm';
 
-export { issueClientCert, tlsPaths, type ClientCert, type TlsMaterial } from './certs';
+export { ensureTls, issueClientCert, tlsPaths, type ClientCert, type TlsMaterial } from './certs';
 export { ensureDeps } from './deps';
 export { eventStoreHealth, waitForEventStore } from './eventstore';
 export { kafkaHealth, waitForKafka } from './kafka';
@@ -132,7 +132,7 @@ async function upKafka(cfg: Config, say: Say, started: string[], reused: string[
   if (await portInUse(cfg.ports.kafkaController)) throw taken(cfg.ports.kafkaController, 'Kafka controller', 'FORESIGHT_KAFKA_CONTROLLER_PORT');
   if (await portInUse(cfg.ports.kafkaSsl)) throw taken(cfg.ports.kafkaSsl, 'Kafka SSL', 'FORESIGHT_KAFKA_SSL_PORT');
   const java = findJava(17, 'FORESIGHT_KAFKA_JAVA_HOME');
-  const tls = ensureTls(cfg, path.join(path.dirname(java), 'keytool'));
+  const tls = ensureTls(cfg, keytoolOf(java));
   const started1 = startKafka(cfg, java, ensureKafkaJars(cfg, say), tls);
   say(`kafka: starting (pid ${started1.pid}, log ${started1.log})`);
   await waitForKafka(cfg.kafka.brokers, { rec: started1 });
@@ -180,6 +180,19 @@ async function upEventStore(cfg: Config, say: Say, started: string[], reused: st
   say(`event store: ready at ${cs}`);
 }
 
+const keytoolOf = (java: string) => path.join(path.dirname(java), 'keytool');
+
+/** The CA and server certificate exist whatever runs, since the delivery API serves with them too. */
+function upTls(cfg: Config): void {
+  let keytool: string | undefined;
+  try {
+    keytool = keytoolOf(findJava(17, 'FORESIGHT_KAFKA_JAVA_HOME'));
+  } catch {
+    keytool = undefined; // no JDK: no Java truststore, the PEM files still serve Node
+  }
+  ensureTls(cfg, keytool);
+}
+
 function upHsm(cfg: Config, say: Say): void {
   if (cfg.hsm.external) return say(`hsm: external module ${cfg.hsm.module}, no tokens created`);
   const m = ensureTokens(cfg);
@@ -197,6 +210,7 @@ export async function up(cfg: Config, say: Say = () => undefined): Promise<UpRes
   return withLock(path.join(l.run, 'stack.lock'), async () => {
     const started: string[] = [];
     const reused: string[] = [];
+    upTls(cfg);
     upHsm(cfg, say);
     const results = await Promise.allSettled([
       upKafka(cfg, say, started, reused),
