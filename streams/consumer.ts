@@ -25,6 +25,10 @@ export interface ConsumerOptions<T extends Topic> {
   /** Called after each fetched batch of one partition is settled (e.g. to flush state). */
   onBatch?(info: { topic: T; partition: number; records: number }): Promise<void>;
   namespace?: string;
+  /**
+   * Where a group with no committed offset starts: the earliest retained record (default true),
+   * so nothing published before a role first ran is skipped; false: only new records.
+   */
   fromBeginning?: boolean;
   /** Partitions processed at once; records of one partition are always handled in order. */
   concurrency?: number;
@@ -174,7 +178,7 @@ export async function runConsumer<T extends Topic>(opts: ConsumerOptions<T>): Pr
 
   try {
     await consumer.connect();
-    for (const t of opts.topics) await consumer.subscribe({ topic: physicalTopic(t, opts.namespace), fromBeginning: opts.fromBeginning ?? false });
+    for (const t of opts.topics) await consumer.subscribe({ topic: physicalTopic(t, opts.namespace), fromBeginning: opts.fromBeginning ?? true });
     if (ownProducer) await producer.connect();
     await consumer.run({
       autoCommit: true,

@@ -44,6 +44,10 @@ export interface TransactionalOptions<T extends Topic> {
    */
   onAbort?(ctx: { topic: T; partition: number; error: unknown }): Promise<void>;
   namespace?: string;
+  /**
+   * Where a group with no committed offset starts: the earliest retained record (default true),
+   * so nothing published before a role first ran is skipped; false: only new records.
+   */
   fromBeginning?: boolean;
   concurrency?: number;
   clock?: Clock;
@@ -185,7 +189,7 @@ export async function runTransactionalProcessor<T extends Topic>(opts: Transacti
   try {
     await producer.connect();
     await consumer.connect();
-    for (const t of opts.topics) await consumer.subscribe({ topic: physicalTopic(t, opts.namespace), fromBeginning: opts.fromBeginning ?? false });
+    for (const t of opts.topics) await consumer.subscribe({ topic: physicalTopic(t, opts.namespace), fromBeginning: opts.fromBeginning ?? true });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: opts.concurrency ?? 1, eachBatch });
   } catch (err) {
     await consumer.disconnect().catch(() => undefined);
