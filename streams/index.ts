@@ -16,7 +16,7 @@
  * Consuming (at least once; handlers idempotent by eventId):
  *   const c = await runConsumer({ kafka, registryUrl, groupId, topics: ['telemetry.vm-access'],
  *     handle: async (r) => { switch (r.topic) {...}; return done(); }, concurrency?, namespace?,
- *     fromBeginning?, clock? })
+ *     fromBeginning? (default true: a new group starts at the earliest record), clock? })
  *   await c.ready; c.counters(); await c.stop()
  *   Outcome (outcome.ts): done() | retry(err) | toDlq(reason, detail?) | late(reason?). Records
  *   that do not decode (no-magic-byte, unknown-schema-id, undecodable, incompatible-schema) or fail
