@@ -3,7 +3,7 @@
  * frame writes (write, then fdatasync, before the caller acknowledges anything), and positional
  * reads of single events with a small LRU so hot events are not re-read from disk.
  */
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 import * as path from 'node:path';
 import { lockDataDir } from './lock';
 import {

@@ -68,6 +68,26 @@ describe('store and recovery', () => {
     expect(report.frames).toBeLessThan(20);
   });
 
+  test('an append is acknowledged only after its frame is fdatasynced', async () => {
+    const store = new Store(tempDir());
+    const steps: string[] = [];
+    // The module object itself (not this file's import wrapper), so log.ts sees the spy.
+    const nodeFs = require('node:fs') as typeof fs;
+    const real = nodeFs.fdatasync;
+    const spy = jest.spyOn(nodeFs, 'fdatasync').mockImplementation(((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) =>
+      real(fd, (err) => {
+        steps.push('fdatasync');
+        cb(err);
+      })) as typeof fs.fdatasync);
+    try {
+      await store.append('s', { kind: 'any' }, proposed(2)).then(() => steps.push('ack'));
+      expect(steps).toEqual(['fdatasync', 'ack']);
+    } finally {
+      spy.mockRestore();
+      await store.close();
+    }
+  });
+
   test('given a torn last frame, when reopened, then it is cut and earlier events are intact', async () => {
     const dir = tempDir();
     const store = new Store(dir);
