@@ -6,3 +6,6 @@ export { networkAggregation, networkEventId, networkEventTime } from './network-
 export { VmStateTable, JobTable } from './tables';
 export { nextFiring, parseCron } from './cron';
 export * from './engines';
+export { Task, type TaskKind, type InputTopic } from './task';
+// The role pulls in Kafka; pure users (training) import from './offline' and './spec' directly.
+export { startProjections, changelogTopic, PROJECTIONS_GROUP, DEFAULT_IDLE_MS, type ProjectionsRoleOptions, type RunningProjections } from './role';
