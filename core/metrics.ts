@@ -88,6 +88,11 @@ export class Histogram extends Metric {
   count(labels: Labels = {}): number {
     return this.series.get(labelKey(labels))?.count ?? 0;
   }
+  /** A copy of one series' cumulative bucket counts (counts[i] = observations <= buckets[i]). */
+  snapshot(labels: Labels = {}): { buckets: number[]; counts: number[]; sum: number; count: number } {
+    const s = this.series.get(labelKey(labels));
+    return { buckets: [...this.buckets], counts: s ? [...s.counts] : this.buckets.map(() => 0), sum: s?.sum ?? 0, count: s?.count ?? 0 };
+  }
   lines(): string[] {
     const out: string[] = [];
     for (const [k, s] of this.series) {

@@ -12,6 +12,8 @@ import {
   UnavailableError as EsdbUnavailableError,
   WrongExpectedVersionError,
   jsonEvent,
+  START,
+  streamNameFilter,
   type AllStreamResolvedEvent,
   type AppendExpectedRevision,
   type ResolvedEvent,
@@ -110,6 +112,34 @@ export class EsdbEventStore implements EventStorePort {
     } catch (err) {
       throw mapEsdbError(err, stream);
     }
+  }
+
+  /**
+   * Catch-up subscription to $all from the start, only streams whose names start with one of
+   * `prefixes` (filtered on the server), then live. Errors arrive mapped to ours once, through
+   * onError; the caller decides whether to subscribe again.
+   */
+  subscribeByStreamPrefix(prefixes: string[], h: { onEvent(e: StoredEvent): void; onError(err: Error): void; onCaughtUp?(): void }): { stop(): Promise<void> } {
+    const sub = this.client.subscribeToAll({ fromPosition: START, filter: streamNameFilter({ prefixes }) });
+    let stopped = false;
+    sub.on('data', (r: AllStreamResolvedEvent) => {
+      const s = toStored(r);
+      if (s) h.onEvent(s);
+    });
+    sub.on('caughtUp', () => h.onCaughtUp?.());
+    const fail = (err: Error) => {
+      if (stopped) return;
+      stopped = true;
+      h.onError(err);
+    };
+    sub.on('error', (err: Error) => fail(mapEsdbError(err, '$all')));
+    sub.on('end', () => fail(new UnavailableError(COMPONENT, 'subscription to $all ended by the server')));
+    return {
+      async stop() {
+        stopped = true;
+        await sub.unsubscribe().catch(() => undefined);
+      },
+    };
   }
 
   async close(): Promise<void> {
