@@ -14,7 +14,7 @@ const python = process.env.PYTHON ?? 'python3';
 const probe = spawnSync(python, ['-c', 'from confluent_kafka.schema_registry.avro import AvroSerializer, AvroDeserializer'], { encoding: 'utf8' });
 const havePython = probe.status === 0;
 if (!havePython) {
-  console.warn(`interop-python skipped: ${python} cannot import confluent_kafka with Avro support; install it with: pip install 'confluent-kafka[avro,schemaregistry]'`);
+  console.warn(`interop-python skipped: ${python} cannot import confluent_kafka with Avro support; install it with: python3 -m pip install -r test/interop/requirements.txt`);
 }
 
 const cfg = loadConfig();
