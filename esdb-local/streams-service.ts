@@ -273,6 +273,7 @@ export function streamsService(o: StreamsServiceOptions): UntypedServiceImplemen
   async function writeAll(call: ServerWritableStream<streams.ReadReq, streams.ReadResp>, positions: Iterable<number>, structured: boolean) {
     let cancelled = false;
     call.on('cancelled', () => (cancelled = true));
+    call.on('error', () => (cancelled = true));
     for (const position of positions) {
       if (cancelled) return;
       if (!call.write(eventResp(store.eventAt(position), structured))) {

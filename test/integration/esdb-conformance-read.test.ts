@@ -110,6 +110,22 @@ describe('readAll', () => {
   });
 });
 
+describe('readers that stop early', () => {
+  test('leave the server serving everyone else', async () => {
+    const s = uniqueName('conf-read-early');
+    for (let b = 0; b < 4; b++) {
+      await client.appendToStream(s, Array.from({ length: 500 }, (_, i) => jsonEvent({ type: 'Padded', data: { i, pad: 'p'.repeat(400) } })));
+    }
+    for (let k = 0; k < 10; k++) {
+      let n = 0;
+      for await (const _ of client.readStream(s)) if (++n === 5) break;
+      n = 0;
+      for await (const _ of client.readAll({ direction: BACKWARDS, fromPosition: END })) if (++n === 5) break;
+    }
+    expect((await collect(client.readStream(s))).length).toBe(2000);
+  });
+});
+
 describe('stream metadata', () => {
   test('set and get round-trip, with custom fields', async () => {
     const s = uniqueName('conf-meta');
