@@ -19,7 +19,7 @@ export interface SeqNet {
   vars: Record<string, tf.Variable>;
 }
 
-const NAMES = ['W', 'U', 'b', 'D1', 'd1', 'D2', 'd2'] as const;
+const NAMES = ['W', 'U', 'b', 'D1', 'd1', 'D2', 'd2', 'L'] as const;
 
 function glorot(rng: Rng, rows: number, cols: number): tf.Tensor {
   const lim = Math.sqrt(6 / (rows + cols));
@@ -28,8 +28,23 @@ function glorot(rng: Rng, rows: number, cols: number): tf.Tensor {
   return tf.tensor2d(a, [rows, cols]);
 }
 
-/** `outputScale` shrinks the last layer's initial weights: a residual net then starts near zero. */
-export function createSeqNet(shape: SeqNetShape, seed = 1, outputBias = 0, outputScale = 1): SeqNet {
+export interface SeqNetInit {
+  /** Initial output bias, one per output or one for all. */
+  outputBias?: number | number[];
+  /** Shrinks the hidden head's initial weights, so the net starts near its linear part. */
+  outputScale?: number;
+  /** Initial linear path from inputs to outputs, [outputs][inputs] (e.g. a fitted logistic regression). */
+  linear?: number[][];
+}
+
+/**
+ * The head is a linear map of the input plus a ReLU layer over the hidden state and input.
+ * Starting the linear part at a fitted logistic regression makes the recurrent part learn what
+ * the present window cannot tell.
+ */
+export function createSeqNet(shape: SeqNetShape, seed = 1, init0: SeqNetInit = {}): SeqNet {
+  const outputBias = init0.outputBias ?? 0;
+  const outputScale = init0.outputScale ?? 1;
   const rng = new Rng(seed).fork('seqnet');
   const { inputs: F, units: U, hidden: H, outputs: O } = shape;
   const init: Record<string, tf.Tensor> = {
@@ -39,7 +54,8 @@ export function createSeqNet(shape: SeqNetShape, seed = 1, outputBias = 0, outpu
     D1: glorot(rng, U + F, H),
     d1: tf.zeros([H]),
     D2: tf.mul(glorot(rng, H, O), outputScale),
-    d2: tf.fill([O], outputBias),
+    d2: Array.isArray(outputBias) ? tf.tensor1d(outputBias) : tf.fill([O], outputBias),
+    L: init0.linear ? tf.transpose(tf.tensor2d(init0.linear, [O, F])) : tf.zeros([F, O]),
   };
   const vars: Record<string, tf.Variable> = {};
   for (const n of NAMES) {
@@ -68,7 +84,7 @@ function cell(net: SeqNet, xw: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor2D {
 
 function head(net: SeqNet, h: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor2D {
   const hid = tf.relu(tf.add(tf.matMul(tf.concat([h, x], 1), net.vars.D1), net.vars.d1));
-  return tf.add(tf.matMul(hid, net.vars.D2), net.vars.d2) as tf.Tensor2D;
+  return tf.add(tf.add(tf.matMul(hid, net.vars.D2), tf.matMul(x, net.vars.L)), net.vars.d2) as tf.Tensor2D;
 }
 
 /** One step for a batch of keys: x [B,F], h [B,U] → new state and raw outputs [B,O]. */

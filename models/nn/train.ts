@@ -28,12 +28,21 @@ export interface TrainOptions {
   /** Called after each chunk: epoch (1-based), fraction of the epoch done, running mean loss. */
   onProgress?: (epoch: number, fraction: number, loss: number) => void;
   onEpoch?: (epoch: number, loss: number, ms: number) => void;
+  /**
+   * Loss on data the epoch did not fit (e.g. the last day of the training period). When given,
+   * the weights of the best epoch are kept and training stops after `patience` epochs without
+   * improvement: with a few weeks of telemetry the net overfits otherwise.
+   */
+  validate?: () => number;
+  patience?: number;
 }
 
 export interface TrainStats {
   epochs: number;
   lossByEpoch: number[];
   msByEpoch: number[];
+  valByEpoch: number[];
+  bestEpoch: number;
 }
 
 interface Batch {
@@ -84,7 +93,9 @@ export async function trainSeqNet(net: SeqNet, seqs: Sequence[], o: TrainOptions
   const opt = tf.train.adam(o.learningRate ?? 0.005);
   const all = batches(seqs, o.batchSize ?? 16);
   const totalChunks = all.reduce((s, b) => s + Math.ceil(b.len / chunk), 0);
-  const stats: TrainStats = { epochs: o.epochs, lossByEpoch: [], msByEpoch: [] };
+  const stats: TrainStats = { epochs: o.epochs, lossByEpoch: [], msByEpoch: [], valByEpoch: [], bestEpoch: o.epochs };
+  let best = Infinity;
+  let snapshot: tf.Tensor[] | null = null;
   const varList = Object.values(net.vars);
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     const t0 = Date.now();
@@ -123,9 +134,46 @@ export async function trainSeqNet(net: SeqNet, seqs: Sequence[], o: TrainOptions
     stats.lossByEpoch.push(loss);
     stats.msByEpoch.push(Date.now() - t0);
     o.onEpoch?.(epoch, loss, Date.now() - t0);
+    if (o.validate) {
+      const v = o.validate();
+      stats.valByEpoch.push(v);
+      if (v < best - 1e-6) {
+        best = v;
+        stats.bestEpoch = epoch;
+        snapshot?.forEach((t) => t.dispose());
+        snapshot = varList.map((t) => tf.clone(t));
+      } else if (epoch - stats.bestEpoch >= (o.patience ?? 3)) {
+        break;
+      }
+    }
   }
+  if (snapshot) {
+    const saved: tf.Tensor[] = snapshot;
+    varList.forEach((v, i) => v.assign(saved[i]));
+    saved.forEach((t) => t.dispose());
+  }
+  stats.epochs = stats.lossByEpoch.length;
   opt.dispose();
   return stats;
+}
+
+/** Mean masked loss of whole sequences, from zero state, as the scorer would run them. */
+export function sequenceLoss(net: SeqNet, seqs: Sequence[], kind: Loss): number {
+  const raw = predictSeqNet(net, seqs.map((s) => s.x));
+  let sum = 0;
+  let n = 0;
+  seqs.forEach((s, i) =>
+    raw[i].forEach((row, t) =>
+      row.forEach((z, k) => {
+        const w = s.m[t][k];
+        if (!w) return;
+        const y = s.y[t][k];
+        sum += w * (kind === 'bce' ? Math.max(z, 0) - z * y + Math.log1p(Math.exp(-Math.abs(z))) : (z - y) ** 2);
+        n += w;
+      }),
+    ),
+  );
+  return n ? sum / n : 0;
 }
 
 /** Raw outputs for whole sequences, batched, from zero state: what the scorer computes step by step. */

@@ -2,7 +2,8 @@ import { NetworkFeatures } from '../../schemas/types';
 import { fitScaler, scale, Scaler } from '../feature-spec';
 import { smape } from '../eval/metrics';
 import { createSeqNet, SeqNet } from '../nn/seqnet';
-import { predictSeqNet, Sequence, trainSeqNet, TrainStats } from '../nn/train';
+import { predictSeqNet, Sequence, sequenceLoss, trainSeqNet, TrainStats } from '../nn/train';
+import { validationStart } from '../access/fit';
 import { buildNetSequences, NetSequence } from './dataset';
 import { HW_GRID, HwParams, hwForecast, hwUpdate, newHw } from './holt-winters';
 import { FORECAST_HOURS, NET_FEATURES } from './spec';
@@ -33,6 +34,7 @@ export interface WorkloadFitOptions {
 }
 
 const ZERO = new Array(FORECAST_HOURS).fill(0);
+const DAY = 86_400_000;
 
 function trainingSequences(seqs: NetSequence[], scaler: Scaler, from: number, until: number): Sequence[] {
   return seqs.map((s) => ({
@@ -95,8 +97,13 @@ export async function fitWorkload(features: readonly NetworkFeatures[], o: Workl
   const scaler = fitScaler(seqs.flatMap((s) => s.vectors.filter((_, i) => s.windows[i].windowEnd <= o.trainUntil)));
   if (!scaler.mean.length) scaler.mean = new Array(NET_FEATURES).fill(0);
   if (!scaler.std.length) scaler.std = new Array(NET_FEATURES).fill(1);
-  const net = createSeqNet({ inputs: NET_FEATURES, units: 24, hidden: 32, outputs: FORECAST_HOURS }, (o.seed ?? 1) + 1, 0, 0.05);
-  const stats = await trainSeqNet(net, trainingSequences(seqs, scaler, o.trainFrom, o.trainUntil), {
+  const net = createSeqNet({ inputs: NET_FEATURES, units: 24, hidden: 32, outputs: FORECAST_HOURS }, (o.seed ?? 1) + 1, { outputScale: 0.05 });
+  const valFrom = validationStart(o.trainFrom, o.trainUntil);
+  const fitPart = trainingSequences(seqs, scaler, o.trainFrom, valFrom ?? o.trainUntil);
+  const valPart = valFrom === null ? null : trainingSequences(seqs, scaler, valFrom - DAY, o.trainUntil);
+  const stats = await trainSeqNet(net, fitPart, {
+    validate: valPart ? () => sequenceLoss(net, valPart, 'mse') : undefined,
+    patience: 3,
     epochs: o.epochs,
     loss: 'mse',
     seed: o.seed,
