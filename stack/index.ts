@@ -52,6 +52,19 @@ export function kafkaSslCa(cfg: Config): string | undefined {
   return fs.existsSync(own) ? own : undefined;
 }
 
+/** TLS options for probing a user's own cluster (KAFKA_SSL*); the local stack's brokers are PLAINTEXT. */
+function externalKafkaTls(cfg: Config): import('tls').ConnectionOptions | undefined {
+  const ssl = cfg.kafka.ssl;
+  if (!cfg.kafka.external || !ssl) return undefined;
+  const read = (f?: string) => (f ? fs.readFileSync(f) : undefined);
+  return { ca: read(ssl.ca), cert: read(ssl.cert), key: read(ssl.key) };
+}
+
+/** ensureDeps under a machine-wide lock, so two first runs do not download into one cache at once. */
+export function ensureDepsLocked(cfg: Config, say: Say): Promise<void> {
+  return withLock(path.join(cfg.cacheDir, 'deps.lock'), async () => ensureDeps(cfg, say));
+}
+
 function base(external: boolean, rec?: PidRecord): ComponentStatus {
   return { healthy: false, managed: Boolean(rec), external, pid: rec?.pid };
 }
@@ -62,7 +75,7 @@ export async function status(cfg: Config): Promise<StackStatus> {
   const rRec = runningRecord(run, 'registry');
   const eRec = runningRecord(run, 'eventstore');
   const [k, r, e] = await Promise.all([
-    kafkaHealth(cfg.kafka.brokers),
+    kafkaHealth(cfg.kafka.brokers, { ssl: externalKafkaTls(cfg) }),
     registryHealth(cfg.schemaRegistry.url),
     cfg.eventStore.external || eventStoreAvailable() || eRec ? eventStoreHealth(cfg.eventStore.connectionString) : Promise.resolve(undefined),
   ]);
@@ -204,7 +217,7 @@ function upHsm(cfg: Config, say: Say): void {
  * missing is started, and the call returns once each answers for real.
  */
 export async function up(cfg: Config, say: Say = () => undefined): Promise<UpResult> {
-  ensureDeps(cfg, say);
+  await ensureDepsLocked(cfg, say);
   const l = layout(cfg);
   mkdirp(l.logs);
   return withLock(path.join(l.run, 'stack.lock'), async () => {

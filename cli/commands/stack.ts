@@ -1,6 +1,6 @@
 import { loadConfig } from '../../core/config';
 import { UsageError, has, parseArgs } from '../args';
-import { allHealthy, down, ensureDeps, status, up, type StackStatus } from '../../stack';
+import { allHealthy, down, ensureDepsLocked, status, up, type StackStatus } from '../../stack';
 
 export const summary = 'the local real stack: Kafka, schema registry, event store, SoftHSM2 tokens (up|down|status)';
 
@@ -68,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
       return allHealthy(s) ? 0 : 1;
     }
     case 'ensure-deps':
-      ensureDeps(cfg, say);
+      await ensureDepsLocked(cfg, say);
       console.log('stack dependencies present');
       return 0;
     default:
