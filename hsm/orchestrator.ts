@@ -93,6 +93,8 @@ export class HsmOrchestrator {
     // 2. Policy rules.
     const facts = factsFrom(r, capacityOf(state), state.profile?.level ?? profile.level);
     for (const d of evaluatePolicy(this.d.rules, facts, now, state.ruleFiredAt)) {
+      // An action that would change nothing is not taken, so it leaves no event.
+      if ((d.action === 'quarantine' && state.quarantined) || (d.action === 'lift-quarantine' && !state.quarantined)) continue;
       const step = `policy:${d.ruleId}:${d.action}`;
       switch (d.action) {
         case 'rotate-now':
@@ -110,7 +112,10 @@ export class HsmOrchestrator {
           break;
         case 'lift-quarantine':
           ({ state } = await run({ kind: 'LiftQuarantine', clientNetworkId: id, ruleId: d.ruleId, at }, `${step}:apply`));
-          if (state.profile) await this.applyProfile(state, state.profile);
+          for (const p of state.partitions.filter((x) => x.configured)) {
+            const current = Object.values(p.keys).flatMap((f) => (f ? [f.current] : []));
+            await this.d.partitions.thaw(p.label, current, state.profile ?? profile);
+          }
           break;
         case 'alert':
           await this.d.publishAlert({

@@ -3,9 +3,11 @@ import {
   applyProfileToKeys,
   configureBaseline,
   ensurePartitionToken,
+  freezePartition,
   openPartition,
   retireKeyVersion,
   rotateKey,
+  thawPartition,
   wipePartition,
 } from './partitions';
 import type { PoolConfig } from './pool-config';
@@ -23,6 +25,8 @@ export interface PartitionOps {
   applyProfile(label: string, currentWrap: KeyVersionRef | undefined, profile: RiskProfile): Promise<void>;
   /** Quarantine: every key of the partition loses every usage until lifted. */
   freeze(label: string): Promise<void>;
+  /** Quarantine lifted: usage back for the current versions under the profile. */
+  thaw(label: string, current: KeyVersionRef[], profile: RiskProfile): Promise<void>;
   wipe(label: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -59,15 +63,10 @@ export function pkcs11PartitionOps(modules: (modulePath: string) => HsmModule, c
       await applyProfileToKeys(await session(label), currentWrap, profile);
     },
     async freeze(label) {
-      const s = await session(label);
-      for (const k of await s.findKeys({})) {
-        const none = k.keyClass === 'secret'
-          ? { encrypt: false, decrypt: false, wrap: false, unwrap: false }
-          : k.keyClass === 'private'
-            ? { sign: false, decrypt: false, unwrap: false }
-            : { verify: false, encrypt: false, wrap: false };
-        await s.restrictUsage(k, none);
-      }
+      await freezePartition(await session(label));
+    },
+    async thaw(label, current, profile) {
+      await thawPartition(await session(label), current, profile);
     },
     async wipe(label) {
       await wipePartition(await session(label));

@@ -115,3 +115,32 @@ export async function wipePartition(session: HsmSession): Promise<number> {
   for (const k of keys) await session.destroy(k);
   return keys.length;
 }
+
+/** Quarantine: every key object in the partition loses every usage (nothing signs, nothing decrypts). */
+export async function freezePartition(session: HsmSession): Promise<number> {
+  const keys = await session.findKeys({});
+  for (const k of keys) {
+    const none: KeyUsage =
+      k.keyClass === 'secret'
+        ? { encrypt: false, decrypt: false, wrap: false, unwrap: false }
+        : k.keyClass === 'private'
+          ? { sign: false, decrypt: false, unwrap: false }
+          : { verify: false, encrypt: false, wrap: false };
+    await session.restrictUsage(k, none);
+  }
+  return keys.length;
+}
+
+/**
+ * Quarantine lifted: current versions get their usage back under `profile`; older versions only
+ * what reading old data needs (decrypt/unwrap, verify).
+ */
+export async function thawPartition(session: HsmSession, current: readonly KeyVersionRef[], profile: RiskProfile): Promise<void> {
+  const currentIds = new Set(current.map((k) => k.keyId));
+  for (const k of await session.findKeys({})) {
+    const isCurrent = currentIds.has(k.id);
+    if (k.keyClass === 'secret') await session.restrictUsage(k, wrapUsage(profile, isCurrent));
+    else if (k.keyClass === 'private') await session.restrictUsage(k, { sign: isCurrent });
+    else await session.restrictUsage(k, { verify: true });
+  }
+}

@@ -35,7 +35,7 @@ type NumOp = (typeof NUM_OPS)[number];
 
 export type Condition =
   | { field: NumField; op: NumOp; value: number }
-  | { field: 'threatIndicators'; op: 'includesAny' | 'includesAll'; value: string[] }
+  | { field: 'threatIndicators'; op: 'includesAny' | 'includesAll' | 'includesNone'; value: string[] }
   | { field: 'riskLevel'; op: 'in'; value: RiskLevel[] };
 
 export interface PolicyRule {
@@ -71,7 +71,9 @@ function parseConditions(source: string, at: string, when: unknown): Condition[]
         if (typeof value !== 'number' || !Number.isFinite(value)) fail(source, `${fat}.${op}`, 'must be a number');
         out.push({ field: field as NumField, op: op as NumOp, value: value as number });
       } else if (field === 'threatIndicators') {
-        if (op !== 'includesAny' && op !== 'includesAll') fail(source, `${fat}.${op}`, 'is not an operator for threatIndicators (use includesAny, includesAll)');
+        if (op !== 'includesAny' && op !== 'includesAll' && op !== 'includesNone') {
+          fail(source, `${fat}.${op}`, 'is not an operator for threatIndicators (use includesAny, includesAll, includesNone)');
+        }
         if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string')) fail(source, `${fat}.${op}`, 'must be a non-empty list of indicator names');
         out.push({ field, op, value: value as string[] });
       } else if (field === 'riskLevel') {
@@ -133,6 +135,7 @@ function holds(c: Condition, f: PolicyFacts): string | null {
   switch (c.field) {
     case 'threatIndicators': {
       const hit = c.value.filter((v) => f.threatIndicators.includes(v));
+      if (c.op === 'includesNone') return hit.length === 0 ? `none of ${c.value.join(', ')}` : null;
       const ok = c.op === 'includesAny' ? hit.length > 0 : hit.length === c.value.length;
       return ok ? `threat indicators ${hit.join(', ')}` : null;
     }

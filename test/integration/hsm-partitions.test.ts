@@ -3,12 +3,15 @@ import * as path from 'node:path';
 import { ForbiddenError } from '../../core/errors';
 import { KeyNotFoundError } from '../../hsm/errors';
 import {
+  applyProfileToKeys,
   configureBaseline,
   ensurePartitionToken,
+  freezePartition,
   keyLabel,
   openPartition,
   retireKeyVersion,
   rotateKey,
+  thawPartition,
   wipePartition,
 } from '../../hsm/partitions';
 import { openPkcs11Module } from '../../hsm/pkcs11';
@@ -114,6 +117,25 @@ test('rotation makes a new key version in the token; the old one decrypts until 
 
   expect(await retireKeyVersion(a, v1)).toBe(1);
   expect((await a.findKeys({ labelPrefix: 'root-wrap/' })).map((k) => k.label)).toEqual(['root-wrap/v2']);
+});
+
+test('quarantine freezes every key in the token; lifting it gives the current versions their usage back', async () => {
+  const wrap = (await a.findKeys({ label: 'root-wrap/v2' }))[0];
+  const sign = (await a.findKeys({ label: 'root-sign/v2', keyClass: 'private' }))[0];
+  const current = [
+    { family: 'root-wrap' as const, version: 2, kind: 'aes-256' as const, keyLabel: wrap.label, keyId: wrap.id },
+    { family: 'root-sign' as const, version: 2, kind: 'ec-p256' as const, keyLabel: sign.label, keyId: sign.id },
+  ];
+  await applyProfileToKeys(a, current[0], PROFILES.low); // risk fell: the wrapping key may encrypt data again
+  const ct = await a.encrypt(wrap, Buffer.from('before'));
+  await freezePartition(a);
+  await expect(a.decrypt(wrap, ct)).rejects.toBeInstanceOf(ForbiddenError);
+  await expect(a.sign(sign, Buffer.from('m'))).rejects.toBeInstanceOf(ForbiddenError);
+  await thawPartition(a, current, PROFILES.low);
+  expect((await a.decrypt(wrap, ct)).toString()).toBe('before');
+  expect((await a.sign(sign, Buffer.from('m'))).length).toBe(64);
+  const oldSign = (await a.findKeys({ label: 'root-sign/v1', keyClass: 'private' }))[0];
+  await expect(a.sign(oldSign, Buffer.from('m'))).rejects.toBeInstanceOf(ForbiddenError);
 });
 
 test('release wipes the partition so the next client inherits nothing', async () => {

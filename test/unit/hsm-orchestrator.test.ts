@@ -36,6 +36,9 @@ class RecordingOps implements PartitionOps {
   async freeze(label: string) {
     this.calls.push(`freeze ${label}`);
   }
+  async thaw(label: string, current: KeyVersionRef[], p: RiskProfile) {
+    this.calls.push(`thaw ${label} ${current.map((k) => k.keyLabel).join(' ')} ${p.level}`);
+  }
   async wipe(label: string) {
     this.calls.push(`wipe ${label}`);
     this.versions.delete(label);
@@ -48,7 +51,8 @@ const MIN = 60_000;
 const rules = parsePolicy(
   `rules:
   - { id: exfil, when: { threatIndicators: { includesAny: [key-exfiltration] } }, then: [quarantine, alert] }
-  - { id: critical, when: { securityRisk: { gte: 0.85 } }, then: [rotate-now, alert], cooldownMinutes: 60 }`,
+  - { id: critical, when: { securityRisk: { gte: 0.85 } }, then: [rotate-now, alert], cooldownMinutes: 60 }
+  - { id: all-clear, when: { securityRisk: { lt: 0.3 }, threatIndicators: { includesNone: [key-exfiltration] } }, then: [lift-quarantine] }`,
   'policy.yaml',
 );
 
@@ -157,6 +161,14 @@ describe('HSM orchestrator', () => {
     expect(out.events.map((e) => e.type)).toEqual(['PartitionQuarantined', 'PolicyActionTaken', 'PolicyActionTaken']);
     expect(out.plan).toMatchObject({ kind: 'hold', reason: expect.stringMatching(/quarantined/) });
     expect(alerts.map((a) => a.kind)).toEqual(['SECURITY']);
+
+    // all clear: the quarantine is lifted and the current key versions get their usage back
+    ops.calls = [];
+    const clear = await orch.handle(record({ timestamp: T0 + 2 * MIN }));
+    expect(ops.calls).toEqual(['thaw silver-1-p01 root-wrap/v1 root-sign/v1 low']);
+    expect(clear.events.map((e) => e.type)).toEqual(['QuarantineLifted', 'PolicyActionTaken']);
+    // and nothing more while nothing changes
+    expect((await orch.handle(record({ timestamp: T0 + 3 * MIN }))).events).toEqual([]);
   });
 
   test('given demand gone (forecast and measured) after the hold time, then release: wipe, free, and the partition is back in the pool', async () => {
