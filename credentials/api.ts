@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import * as https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -10,14 +10,17 @@ import type { DeliveryService } from './delivery';
 import { isValidId } from './events';
 import type { CredentialMetrics } from './metrics';
 import { failureReason } from './provisioner';
+import { verifyToken } from './tokens';
 
 /**
- * The delivery API: HTTPS, TLS 1.3 only, mutual TLS with client certificates from the local CA.
- * The caller's identity is its certificate's CN: `user.<userId>` for a user, `admin` or
- * `admin.<name>` for an administrator. A user gets only its own credentials; only admins revoke.
+ * The delivery API: HTTPS, TLS 1.3 only. Callers authenticate with a client certificate from the
+ * local CA (mutual TLS) or, when token keys are configured, an ES256 bearer token (tokens.ts).
+ * The identity is the certificate's CN or the token's sub: `user.<userId>` for a user, `admin`
+ * or `admin.<name>` for an administrator. A user gets only its own credentials; only admins revoke.
  *
  *   POST /v1/access-requests   {"userId","vmId"} → {"source","credential","issuedAt","expiresAt",...}
  *        optional header Idempotency-Key: a retried request gets the same answer
+ *        Authorization: Bearer <ES256 JWT> instead of a client certificate, when configured
  *   POST /v1/revocations       {"userId","vmId","reason"}  (admin) → {"revoked", "credentialId"}
  *   GET  /healthz, GET /metrics (Prometheus text), GET / (dashboard)  — no client certificate needed
  */
@@ -38,6 +41,8 @@ export interface ApiOptions {
   clock: Clock;
   health?: () => Promise<Health>;
   log?: Logger;
+  /** Public keys of the bearer-token issuer; none = client certificates only. */
+  tokenKeys?: readonly KeyObject[];
 }
 
 const MAX_BODY = 8 * 1024;
@@ -100,12 +105,22 @@ ${row('pre-provisioned', s.preProvisioned)}${row('wasted', s.wasted)}${row('pre-
 </table></body></html>`;
 }
 
-function callerOf(req: IncomingMessage): Caller {
+function callerOf(req: IncomingMessage, tokenKeys: readonly KeyObject[], now: number): Caller {
   const sock = req.socket as TLSSocket;
-  if (!sock.authorized) throw new HttpError(401, 'a client certificate from the Foresight CA is required');
-  const caller = callerFromCommonName(sock.getPeerCertificate()?.subject?.CN as string | undefined);
-  if (!caller) throw new HttpError(403, 'client certificate CN must be user.<userId>, admin or admin.<name>');
-  return caller;
+  if (sock.authorized) {
+    const caller = callerFromCommonName(sock.getPeerCertificate()?.subject?.CN as string | undefined);
+    if (!caller) throw new HttpError(403, 'client certificate CN must be user.<userId>, admin or admin.<name>');
+    return caller;
+  }
+  const auth = req.headers.authorization;
+  if (tokenKeys.length && typeof auth === 'string' && auth.startsWith('Bearer ')) {
+    const sub = verifyToken(auth.slice(7).trim(), tokenKeys, now);
+    if (!sub) throw new HttpError(401, 'the bearer token is invalid or expired');
+    const caller = callerFromCommonName(sub);
+    if (!caller) throw new HttpError(403, 'token sub must be user.<userId>, admin or admin.<name>');
+    return caller;
+  }
+  throw new HttpError(401, tokenKeys.length ? 'a client certificate from the Foresight CA or a bearer token is required' : 'a client certificate from the Foresight CA is required');
 }
 
 function str(body: Record<string, unknown>, k: string): string {
@@ -131,7 +146,7 @@ export function createDeliveryServer(o: ApiOptions): https.Server {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
         return void res.end(dashboard(o.metrics));
       case 'POST /v1/access-requests': {
-        const caller = callerOf(req);
+        const caller = callerOf(req, o.tokenKeys ?? [], o.clock.now());
         const body = await readJson(req);
         const userId = str(body, 'userId');
         const vmId = str(body, 'vmId');
@@ -143,7 +158,7 @@ export function createDeliveryServer(o: ApiOptions): https.Server {
         return send(res, 200, { ...reply, requestId });
       }
       case 'POST /v1/revocations': {
-        const caller = callerOf(req);
+        const caller = callerOf(req, o.tokenKeys ?? [], o.clock.now());
         if (caller.kind !== 'admin') throw new ForbiddenError('only administrators revoke credentials');
         const body = await readJson(req);
         const userId = str(body, 'userId');

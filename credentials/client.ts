@@ -8,8 +8,10 @@ import type { AccessReply } from './delivery';
  */
 export interface ApiClientOptions {
   baseUrl: string;
-  cert: string | Buffer;
-  key: string | Buffer;
+  /** Client certificate and key, or a bearer token (ES256 JWT) instead. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  token?: string;
   ca: string | Buffer;
   timeoutMs?: number;
 }
@@ -31,7 +33,11 @@ export class DeliveryClient {
         {
           method,
           agent: this.agent,
-          headers: { ...(data ? { 'content-type': 'application/json', 'content-length': String(data.length) } : {}), ...headers },
+          headers: {
+            ...(data ? { 'content-type': 'application/json', 'content-length': String(data.length) } : {}),
+            ...(this.o.token ? { authorization: `Bearer ${this.o.token}` } : {}),
+            ...headers,
+          },
           timeout: this.o.timeoutMs ?? 15_000,
         },
         (res) => {

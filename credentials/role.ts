@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Config } from '../core/config';
@@ -21,6 +21,7 @@ import { CredentialMinter } from './minter';
 import { loadCredentialsConfig, type CredentialsConfig } from './policy';
 import type { Notifier } from './ports';
 import { Provisioner } from './provisioner';
+import { loadTokenKeys } from './tokens';
 import { HsmKeyCustodian } from './user-keys';
 import { FileVault } from './vault';
 
@@ -177,6 +178,8 @@ export interface ApiRoleOptions extends RuntimeOptions {
   /** PEM paths; default the stack's server certificate and CA (FORESIGHT_HOME/tls). */
   tls?: { cert: string; key: string; ca: string };
   log?: Logger;
+  /** Bearer-token issuer keys; default FORESIGHT_API_TOKEN_KEYS (none: certificates only). */
+  tokenKeys?: KeyObject[];
 }
 
 function readPem(file: string, what: string): Buffer {
@@ -195,9 +198,10 @@ export async function startApiRole(ctx: RoleContext, o: ApiRoleOptions = {}): Pr
     return { cert: p.serverCert, key: p.serverKey, ca: p.caCert };
   })();
   const tls = { cert: readPem(t.cert, 'server certificate'), key: readPem(t.key, 'server key'), ca: readPem(t.ca, 'CA certificate') };
+  const tokenKeys = o.tokenKeys ?? loadTokenKeys(process.env, (f) => fs.readFileSync(f, 'utf8'));
   const rt = await openCredentialsRuntime(ctx.config, ctx.metrics, o);
   const delivery = new DeliveryService({ store: rt.store, minter: rt.minter, vault: rt.vault, config: rt.config, metrics: rt.metrics, log });
-  const server = createDeliveryServer({ tls, delivery, metrics: rt.metrics, clock: ctx.clock, log, health: () => runtimeHealth(rt) });
+  const server = createDeliveryServer({ tls, delivery, metrics: rt.metrics, clock: ctx.clock, log, health: () => runtimeHealth(rt), tokenKeys });
   let port: number;
   try {
     port = await listen(server, o.port ?? ctx.config.ports.api, o.host);

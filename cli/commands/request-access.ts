@@ -3,12 +3,12 @@ import { loadConfig } from '../../core/config';
 import { ConfigError } from '../../core/errors';
 import { DeliveryClient } from '../../credentials/client';
 import { isValidId } from '../../credentials/events';
-import { issueClientCert } from '../../stack/certs';
+import { issueClientCert, tlsPaths } from '../../stack/certs';
 import { has, parseArgs, requireStr, str, UsageError } from '../args';
 
 export const summary = 'asks the delivery API for a credential (printed sealed, never in plaintext)';
 
-const USAGE = 'foresight request-access --user U --vm V [--json] [--url URL] [--cert PEM --key PEM] [--ca PEM] [--idempotency-key K]';
+const USAGE = 'foresight request-access --user U --vm V [--json] [--url URL] [--cert PEM --key PEM | --token-file F] [--ca PEM] [--idempotency-key K]';
 
 export const help = `usage: ${USAGE}
 
@@ -20,6 +20,8 @@ renewed) or on-demand (made now). The credential comes sealed for the user's HSM
   --url URL             the API (default https://127.0.0.1:$FORESIGHT_API_PORT, port 8443)
   --cert/--key PEM      the user's client certificate; default: one for CN user.U issued by the
                         local stack's CA under FORESIGHT_HOME/tls/clients (made on first use)
+  --token-file F        a file holding a bearer token (ES256 JWT, sub user.U) to use instead of a
+                        certificate, when the API accepts tokens (FORESIGHT_API_TOKEN_KEYS)
   --ca PEM              the CA that signed the server (default: the local stack's)
   --idempotency-key K   a retried request with the same key gets the same answer`;
 
@@ -27,12 +29,12 @@ function pem(file: string, flag: string): Buffer {
   try {
     return fs.readFileSync(file);
   } catch {
-    throw new ConfigError(`--${flag} ${file}: cannot read it; point it at a PEM file`);
+    throw new ConfigError(`--${flag} ${file}: cannot read it; point it at a readable ${flag === 'token-file' ? 'token' : 'PEM'} file`);
   }
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, { values: ['user', 'vm', 'url', 'cert', 'key', 'ca', 'idempotency-key'], switches: ['json'] }, USAGE);
+  const a = parseArgs(argv, { values: ['user', 'vm', 'url', 'cert', 'key', 'ca', 'idempotency-key', 'token-file'], switches: ['json'] }, USAGE);
   if (a.positional.length) throw new UsageError(`unexpected argument "${a.positional[0]}"; usage: ${USAGE}`);
   const user = requireStr(a, 'user', USAGE);
   const vm = requireStr(a, 'vm', USAGE);
@@ -45,16 +47,26 @@ export async function run(argv: string[]): Promise<number> {
   } catch {
     throw new UsageError(`--url ${url} is not a URL; use e.g. https://127.0.0.1:8443`);
   }
+  const tokenFile = str(a, 'token-file');
+  if (tokenFile && str(a, 'cert')) throw new UsageError(`--token-file and --cert are alternatives; usage: ${USAGE}`);
   let certFile = str(a, 'cert');
   let keyFile = str(a, 'key');
   let caFile = str(a, 'ca');
-  if (!certFile || !keyFile || !caFile) {
+  if (tokenFile) {
+    caFile ??= tlsPaths(cfg).caCert;
+  } else if (!certFile || !keyFile || !caFile) {
     const issued = issueClientCert(cfg, `user.${user}`);
     certFile ??= issued.cert;
     keyFile ??= issued.key;
     caFile ??= issued.ca;
   }
-  const client = new DeliveryClient({ baseUrl: url, cert: pem(certFile, 'cert'), key: pem(keyFile, 'key'), ca: pem(caFile, 'ca') });
+  // The token is a secret: it comes from a file, never from argv.
+  const token = tokenFile ? pem(tokenFile, 'token-file').toString('utf8').trim() : undefined;
+  const client = new DeliveryClient({
+    baseUrl: url,
+    ca: pem(caFile, 'ca'),
+    ...(token ? { token } : { cert: pem(certFile!, 'cert'), key: pem(keyFile!, 'key') }),
+  });
   try {
     const r = await client.requestAccess(user, vm, str(a, 'idempotency-key'));
     if (has(a, 'json')) {

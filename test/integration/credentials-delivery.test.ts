@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as os from 'node:os';
@@ -16,6 +16,7 @@ import type { Notifier } from '../../credentials/ports';
 import { Provisioner } from '../../credentials/provisioner';
 import { startApiRole } from '../../credentials/role';
 import { open } from '../../credentials/sealed';
+import { signToken, TOKEN_AUDIENCE } from '../../credentials/tokens';
 import { userKeyLabel } from '../../credentials/user-keys';
 import { openPkcs11Module } from '../../hsm/pkcs11';
 import type { HsmModule } from '../../hsm/ports';
@@ -62,6 +63,7 @@ let bob: DeliveryClient;
 let admin: DeliveryClient;
 let provisioner: Provisioner;
 const clock = new ManualClock(T0);
+const tokenIssuer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const logs: string[] = [];
 const notes: UserNotification[] = [];
 const alerts: AdminAlert[] = [];
@@ -104,7 +106,14 @@ beforeAll(async () => {
     clock,
     groupPrefix: `it-${run}-`,
   };
-  api = await startApiRole(ctx, { port: 0, hsmModule: mod, tokenLabel: 'cred-it', pin: PIN, tls: { cert: tls.serverCert, key: tls.serverKey, ca: tls.caCert } });
+  api = await startApiRole(ctx, {
+    port: 0,
+    hsmModule: mod,
+    tokenLabel: 'cred-it',
+    pin: PIN,
+    tls: { cert: tls.serverCert, key: tls.serverKey, ca: tls.caCert },
+    tokenKeys: [tokenIssuer.publicKey],
+  });
   alice = client(`user.${U1}`);
   bob = client(`user.${U2}`);
   admin = client('admin');
@@ -203,9 +212,9 @@ describe('credential delivery on the real event store and SoftHSM2', () => {
     clock.set(T0);
     const c = issueClientCert(cfg, `user.${U1}`);
     const bin = path.join(__dirname, '..', '..', 'bin', 'foresight.js');
-    const cli = (args: string[]) =>
+    const cli = (args: string[], auth = ['--cert', c.cert, '--key', c.key]) =>
       new Promise<{ code: number; out: string; err: string }>((resolve) => {
-        execFile(process.execPath, [bin, 'request-access', ...args, '--url', `https://127.0.0.1:${api.port}`, '--cert', c.cert, '--key', c.key, '--ca', c.ca], { env: { ...process.env, FORESIGHT_HOME: home } }, (err, out, errOut) =>
+        execFile(process.execPath, [bin, 'request-access', ...args, '--url', `https://127.0.0.1:${api.port}`, ...auth, '--ca', c.ca], { env: { ...process.env, FORESIGHT_HOME: home } }, (err, out, errOut) =>
           resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out, err: errOut }),
         );
       });
@@ -221,6 +230,26 @@ describe('credential delivery on the real event store and SoftHSM2', () => {
     expect(other.code).toBe(1);
     expect(other.err.trim().split('\n')).toHaveLength(1);
     expect(other.err).toMatch(/refused: a user may request only its own credentials/);
+    const tokenFile = path.join(home, 'token.jwt');
+    fs.writeFileSync(tokenFile, signToken(tokenIssuer.privateKey, { sub: `user.${U1}`, aud: TOKEN_AUDIENCE, exp: T0 / 1000 + 600 }), { mode: 0o600 });
+    const viaToken = await cli(['--user', U1, '--vm', 'vm-cli', '--json'], ['--token-file', tokenFile]);
+    expect(viaToken.code).toBe(0);
+    expect(JSON.parse(viaToken.out).credentialId).toBe(reply.credentialId);
+  });
+
+  test('bearer tokens instead of certificates: own credentials only, admins revoke, expired refused', async () => {
+    clock.set(T0);
+    const ca = fs.readFileSync(path.join(home, 'tls', 'ca.pem'));
+    const withToken = (sub: string, exp = T0 / 1000 + 600) =>
+      new DeliveryClient({ baseUrl: `https://127.0.0.1:${api.port}`, ca, token: signToken(tokenIssuer.privateKey, { sub, aud: TOKEN_AUDIENCE, exp }) });
+    const u = withToken(`user.${U2}`);
+    expect((await u.requestAccess(U2, 'vm-tok')).source).toBe('on-demand');
+    await expect(u.requestAccess(U1, 'vm-tok')).rejects.toBeInstanceOf(ForbiddenError);
+    const a = withToken('admin.ops');
+    expect(await a.revoke(U2, 'vm-tok', 'rotation')).toMatchObject({ revoked: true });
+    const late = withToken(`user.${U2}`, T0 / 1000 - 1);
+    await expect(late.requestAccess(U2, 'vm-tok')).rejects.toThrow(/invalid or expired/);
+    for (const c of [u, a, late]) c.close();
   });
 
   test('no client certificate: 401; health and metrics need none; TLS 1.2 is refused', async () => {
