@@ -7,6 +7,7 @@ import {
   done,
   ensureStreams,
   frame,
+  late,
   readTopic,
   retry,
   runConsumer,
@@ -125,6 +126,27 @@ describe('consumer wrapper on a real broker', () => {
     await until(() => c.counters().in === 3, 'three records settled');
     expect(attempts).toEqual({ e1: 11, e2: 3, e3: 1 });
     expect(c.counters()).toMatchObject({ processed: 2, dlq: 1, retried: 12, dlqByReason: { 'retries-exhausted': 1 } });
+  });
+
+  it('sends records the handler calls late to <topic>.late with their source position', async () => {
+    const ns = newNs();
+    await ensureStreams(cfg, { namespace: ns, topics: ['telemetry.vm-access'] });
+    const p = createProducer({ kafka: conn, registryUrl, namespace: ns });
+    running.push(p);
+    await p.send('telemetry.vm-access', [access(1), access(2)].map((value) => ({ key: 'k', value })));
+    const c = await runConsumer({
+      kafka: conn,
+      registryUrl,
+      namespace: ns,
+      groupId: `${ns}-g`,
+      topics: ['telemetry.vm-access'],
+      handle: async (r) => (r.value.eventId === 'e2' ? late('window closed at 12:00') : done()),
+    });
+    running.push(c);
+    await until(() => c.counters().in === 2, 'both settled');
+    expect(c.counters()).toMatchObject({ processed: 1, late: 1, dlq: 0 });
+    const [m] = await readTopic(conn, `${ns}.telemetry.vm-access.late`, { fromBeginning: true, max: 1, timeoutMs: 20_000 });
+    expect(m.headers).toMatchObject({ 'late.reason': 'window closed at 12:00', 'late.source.topic': `${ns}.telemetry.vm-access`, 'late.source.offset': '1' });
   });
 
   it('commits only settled records: a new member resumes at the record still being retried', async () => {
