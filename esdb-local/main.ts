@@ -104,6 +104,10 @@ async function main(argv: string[]): Promise<number> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    process.on('uncaughtException', (err) => {
+      logger.error('esdb-local crashed; a restart recovers from the log', { err });
+      process.exit(1);
+    });
     server.store.on('fatal', (err: Error) => {
       logger.error('log write failed; exiting so a restart recovers from disk', { err });
       process.exit(1);
