@@ -51,6 +51,8 @@ export type CredentialCommand =
       userId: string;
       vmId: string;
       riskScore: number;
+      /** From the risk record; null when none is expected within the model's horizon. */
+      predictedAccessTime?: number | null;
       modelVersion: string;
       policy: PreProvisionPolicy;
       outstanding: Outstanding;
@@ -81,14 +83,17 @@ export function validCredential(s: CredentialState, at: number): CurrentCredenti
   return c && c.status === 'active' && at < c.expiresAt ? c : undefined;
 }
 
-export type PreProvisionVerdict = 'provision' | 'below-threshold' | 'already-valid' | 'user-cap' | 'total-cap';
+export type PreProvisionVerdict = 'provision' | 'below-threshold' | 'too-early' | 'already-valid' | 'user-cap' | 'total-cap';
 
 /** Whether pre-provisioning is worth doing; checked before the HSM is touched and again in decide. */
 export function preProvisionVerdict(
   s: CredentialState,
-  c: { at: number; riskScore: number; policy: PreProvisionPolicy; outstanding: Outstanding },
+  c: { at: number; riskScore: number; policy: PreProvisionPolicy; outstanding: Outstanding; predictedAccessTime?: number | null },
 ): PreProvisionVerdict {
   if (!(c.riskScore >= c.policy.threshold)) return 'below-threshold';
+  // Made now, it would expire before the predicted access: pure waste. A later score, nearer
+  // the access, will make it in time.
+  if (c.predictedAccessTime != null && c.predictedAccessTime >= c.at + c.policy.validityMs) return 'too-early';
   if (validCredential(s, c.at)) return 'already-valid';
   if (c.outstanding.user >= c.policy.maxOutstandingPerUser) return 'user-cap';
   if (c.outstanding.total >= c.policy.maxOutstandingTotal) return 'total-cap';

@@ -25,7 +25,7 @@ export interface MetricsSnapshot {
 }
 
 const SOURCES: readonly DeliverySource[] = ['pre-provisioned', 'refreshed', 'on-demand'];
-const SKIPS = ['below-threshold', 'already-valid', 'user-cap', 'total-cap'] as const;
+const SKIPS = ['below-threshold', 'too-early', 'already-valid', 'user-cap', 'total-cap'] as const;
 
 export class CredentialMetrics {
   private readonly requests: Counter;

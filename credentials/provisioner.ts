@@ -61,7 +61,7 @@ export class Provisioner {
         return done();
       }
       const outstanding = this.d.vault.outstanding(risk.userId, at);
-      const verdict = preProvisionVerdict(loaded.state, { at, riskScore: risk.riskScore, policy, outstanding });
+      const verdict = preProvisionVerdict(loaded.state, { at, riskScore: risk.riskScore, policy, outstanding, predictedAccessTime: risk.predictedAccessTime });
       if (verdict !== 'provision') {
         this.d.metrics.skip(verdict);
         if (verdict === 'already-valid') await this.maybeScheduleRefresh(risk, loaded.state);
@@ -79,7 +79,18 @@ export class Provisioner {
       const r = await handleCommand(this.d.store, {
         stream,
         decider: credentialDecider,
-        command: { kind: 'PreProvision', at, userId: risk.userId, vmId: risk.vmId, riskScore: risk.riskScore, modelVersion: risk.modelVersion, policy, outstanding, material },
+        command: {
+          kind: 'PreProvision',
+          at,
+          userId: risk.userId,
+          vmId: risk.vmId,
+          riskScore: risk.riskScore,
+          predictedAccessTime: risk.predictedAccessTime,
+          modelVersion: risk.modelVersion,
+          policy,
+          outstanding,
+          material,
+        },
         commandId,
         correlationId: risk.eventId,
         causationId: risk.eventId,

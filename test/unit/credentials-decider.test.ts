@@ -72,6 +72,13 @@ describe('credential decider', () => {
     expect(preProvisionVerdict(given().state, { at: T0, riskScore: 0.59, policy, outstanding: { user: 0, total: 0 } })).toBe('below-threshold');
   });
 
+  test('given a high score whose predicted access is after the window would end, then nothing is made yet', () => {
+    expect(given().when(preProvision(T0, 1, { predictedAccessTime: T0 + 61 * MIN }))).toEqual([]);
+    expect(preProvisionVerdict(given().state, { at: T0, riskScore: 0.9, policy, outstanding: { user: 0, total: 0 }, predictedAccessTime: T0 + 60 * MIN })).toBe('too-early');
+    expect(given().when(preProvision(T0, 1, { predictedAccessTime: T0 + 59 * MIN }))).toHaveLength(1);
+    expect(given().when(preProvision(T0, 1, { predictedAccessTime: null }))).toHaveLength(1);
+  });
+
   test('given a valid credential, when another high score arrives, then nothing happens (no duplicate)', () => {
     const h = preProvisioned(T0);
     expect(given(...h).when(preProvision(T0 + MIN, 2))).toEqual([]);
