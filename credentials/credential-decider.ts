@@ -91,10 +91,10 @@ export function preProvisionVerdict(
   c: { at: number; riskScore: number; policy: PreProvisionPolicy; outstanding: Outstanding; predictedAccessTime?: number | null },
 ): PreProvisionVerdict {
   if (!(c.riskScore >= c.policy.threshold)) return 'below-threshold';
+  if (validCredential(s, c.at)) return 'already-valid';
   // Made now, it would expire before the predicted access: pure waste. A later score, nearer
   // the access, will make it in time.
   if (c.predictedAccessTime != null && c.predictedAccessTime >= c.at + c.policy.validityMs) return 'too-early';
-  if (validCredential(s, c.at)) return 'already-valid';
   if (c.outstanding.user >= c.policy.maxOutstandingPerUser) return 'user-cap';
   if (c.outstanding.total >= c.policy.maxOutstandingTotal) return 'total-cap';
   return 'provision';
