@@ -14,7 +14,8 @@ Prints the records of alerts.admin (default) or notifications.user as they arriv
 line each, or with --json one JSON object a line ({"topic","key","value","partition","offset"},
 the JSON-lines format 'publish' reads). Follows until Ctrl-C unless --max or --timeout stops it.
 
-  --topic T          alerts.admin (default) or notifications.user (any contract topic works)
+  --topic T          alerts.admin (default) or notifications.user (any contract topic works;
+                     <topic>.dlq and <topic>.late show refused records: reason, source, size)
   --from-beginning   start at the oldest record still kept, not at new ones
   --json             one JSON object a line
   --max N            stop after N records
@@ -41,13 +42,27 @@ export function formatLine(topic: Topic, key: string | null, value: TopicRecords
   return `${iso(value.timestamp)} ${key ?? '-'} ${JSON.stringify(value)}`;
 }
 
+/** A `.dlq`/`.late` record: its bytes are not decodable by definition, so show why and where from. */
+export function refusedLine(side: 'dlq' | 'late', m: RawMessage): string {
+  const h = m.headers;
+  const why = side === 'dlq' ? `${h['dlq.reason'] ?? '?'}${h['dlq.detail'] ? `: ${h['dlq.detail']}` : ''}` : (h['late.reason'] ?? 'late');
+  const src = `${h[`${side}.source.topic`] ?? '?'}[${h[`${side}.source.partition`] ?? '?'}]@${h[`${side}.source.offset`] ?? '?'}`;
+  return `${iso(m.timestamp)} offset ${m.offset} key=${m.key ?? '-'} ${why} (from ${src}, ${m.value?.length ?? 0} bytes)`;
+}
+
+function refusedJson(m: RawMessage): object {
+  return { topic: m.topic, partition: m.partition, offset: Number(m.offset), key: m.key, headers: m.headers, valueBase64: m.value?.toString('base64') ?? null };
+}
+
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { values: ['topic', 'max', 'timeout', 'namespace'], switches: ['from-beginning', 'json'] }, USAGE);
   const [sub, ...extra] = args.positional;
   if (sub !== 'tail') throw new UsageError(sub ? `unknown subcommand "${sub}"; usage: ${USAGE}` : `say what to do; usage: ${USAGE}`);
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"; usage: ${USAGE}`);
-  const topic = (str(args, 'topic') ?? 'alerts.admin') as Topic;
-  if (!TOPICS.includes(topic)) throw new UsageError(`--topic ${topic} is not a topic; use alerts.admin or notifications.user`);
+  const asked = str(args, 'topic') ?? 'alerts.admin';
+  const side = /\.(dlq|late)$/.exec(asked)?.[1] as 'dlq' | 'late' | undefined;
+  const topic = (side ? asked.slice(0, -side.length - 1) : asked) as Topic;
+  if (!TOPICS.includes(topic)) throw new UsageError(`--topic ${asked} is not a topic; use alerts.admin or notifications.user`);
   const max = str(args, 'max') !== undefined ? int(args, 'max', USAGE, undefined, 1) : undefined;
   const timeout = str(args, 'timeout') !== undefined ? int(args, 'timeout', USAGE, undefined, 1) : undefined;
   const namespace = str(args, 'namespace');
@@ -55,7 +70,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const cfg = loadConfig();
   const serde = createSerde({ registryUrl: cfg.schemaRegistry.url });
-  const physical = physicalTopic(topic, namespace);
+  const physical = physicalTopic(topic, namespace) + (side ? `.${side}` : '');
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
@@ -66,6 +81,12 @@ export async function run(argv: string[]): Promise<number> {
   let printed = 0;
   let failure: unknown;
   const print = async (m: RawMessage): Promise<boolean> => {
+    if (side) {
+      if (abort.signal.aborted) return false;
+      process.stdout.write((json ? JSON.stringify(refusedJson(m)) : refusedLine(side, m)) + '\n');
+      printed++;
+      return max === undefined || printed < max;
+    }
     try {
       const { value } = await serde.decode(topic, m.value);
       if (abort.signal.aborted) return false;

@@ -18,11 +18,14 @@ const now = Date.now();
 const alert = (n: number) => ({ topic: 'alerts.admin', key: `pool-${n}`, value: { eventId: `a${n}`, timestamp: now, subject: `pool-${n}`, kind: 'POOL_EXHAUSTED', severity: 'CRITICAL', message: `pool ${n} exhausted`, details: { free: '0' } } });
 const note = { topic: 'notifications.user', key: 'alice', value: { eventId: 'n1', timestamp: now, userId: 'alice', kind: 'CREDENTIAL_READY', vmId: 'vm-1', message: 'credential ready', scheduledFor: null } };
 
+const files: string[] = [];
 function file(lines: string[]): string {
   const f = path.join(os.tmpdir(), `publish-${randomUUID()}.jsonl`);
   fs.writeFileSync(f, lines.join('\n') + '\n');
+  files.push(f);
   return f;
 }
+afterAll(() => files.forEach((f) => fs.rmSync(f, { force: true })));
 
 describe('publish and alerts tail', () => {
   it('publishes checked lines and tails them back, readable and as JSON', async () => {

@@ -1,4 +1,4 @@
-import { formatLine } from '../../cli/commands/alerts';
+import { formatLine, refusedLine } from '../../cli/commands/alerts';
 import { checkLine, createSerde, type LineCheckOptions } from '../../streams';
 
 const serde = createSerde({ registryUrl: 'http://unused' }); // readerType needs no registry
@@ -54,5 +54,20 @@ describe('alerts tail lines', () => {
     expect(formatLine('notifications.user', 'alice', n as never)).toBe(
       '2026-11-21T12:00:00.000Z CREDENTIAL_REFRESH_SCHEDULED user=alice vm=vm-1: your credential will be refreshed (at 2026-11-21T13:00:00.000Z)',
     );
+  });
+});
+
+describe('alerts tail on a DLQ', () => {
+  it('shows why a record was refused and where it came from', () => {
+    const m = {
+      topic: 'telemetry.vm-access.dlq',
+      partition: 0,
+      offset: '4',
+      key: 'u1',
+      value: Buffer.from('garbage'),
+      timestamp: now,
+      headers: { 'dlq.reason': 'no-magic-byte', 'dlq.detail': 'first byte is 103, expected 0', 'dlq.source.topic': 'telemetry.vm-access', 'dlq.source.partition': '2', 'dlq.source.offset': '17' },
+    };
+    expect(refusedLine('dlq', m)).toBe('2026-11-21T12:00:00.000Z offset 4 key=u1 no-magic-byte: first byte is 103, expected 0 (from telemetry.vm-access[2]@17, 7 bytes)');
   });
 });
