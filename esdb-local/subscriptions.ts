@@ -58,8 +58,6 @@ class Pump {
         const more = this.target.kind === 'stream' ? await this.streamHistoryPage(this.target.stream) : await this.allHistoryPage();
         if (this.done) return;
         if (more) continue;
-        // History is exhausted up to durableEnd: listen from here, in the same tick.
-        this.startListening();
         if (!(await this.send(caughtUpResp()))) return;
         const fellBehind = await this.liveLoop();
         if (!fellBehind) return;
@@ -84,10 +82,14 @@ class Pump {
     }
   }
 
-  /** Sends up to a page of history; true if there may be more. */
+  /**
+   * Sends up to a page of history; true if there may be more. When there is none it starts
+   * listening before returning, in the same synchronous step as the final check: an await in
+   * between would let a commit slip past unseen.
+   */
   private async streamHistoryPage(stream: string): Promise<boolean> {
     const info = this.store.index.get(stream);
-    if (!info) return false;
+    if (!info) return this.caughtUpOr(true);
     const n = durableCount(this.store, info);
     const vs = Math.min(visibleStart(info, n), n);
     if (this.nextRevision < vs) this.nextRevision = vs;
@@ -96,7 +98,14 @@ class Pump {
       const ev = this.store.eventAt(info.positions[this.nextRevision]);
       if (!(await this.send(eventResp(ev, this.structuredIds)))) return false;
     }
-    return this.nextRevision < n;
+    return this.caughtUpOr(this.nextRevision >= durableCount(this.store, info));
+  }
+
+  /** Starts listening and returns false if `atEnd`; otherwise returns true (more history). */
+  private caughtUpOr(atEnd: boolean): boolean {
+    if (!atEnd) return true;
+    this.startListening();
+    return false;
   }
 
   private async allHistoryPage(): Promise<boolean> {
@@ -114,7 +123,7 @@ class Pump {
       this.lastPosition = position;
       if (!(await this.countForCheckpoint())) return false;
     }
-    return i < n;
+    return this.caughtUpOr(idx.firstAtOrAfter(this.lastPosition + 1) >= durableAllCount(this.store));
   }
 
   private async countForCheckpoint(): Promise<boolean> {

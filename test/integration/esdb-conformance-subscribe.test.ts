@@ -110,6 +110,41 @@ describe('subscribeToStream', () => {
     }
   });
 
+  test('subscribing while a writer is busy delivers every event once, in order', async () => {
+    const s = uniqueName('conf-sub-busy');
+    let written = 0;
+    const writer = (async () => {
+      for (let b = 0; b < 60; b++) {
+        await client.appendToStream(s, events(5));
+        written += 5;
+      }
+    })();
+    while (written < 20) await new Promise((r) => setTimeout(r, 5));
+    const w = watch(client.subscribeToStream(s));
+    try {
+      await writer;
+      await waitFor(() => w.events.length >= 300, '300 events');
+      expect(w.events.map((e) => e.event?.revision)).toEqual(Array.from({ length: 300 }, (_, i) => BigInt(i)));
+    } finally {
+      await w.stop();
+    }
+  });
+
+  test('a soft-deleted stream is caught up at once and recreated events arrive live', async () => {
+    const s = uniqueName('conf-sub-soft-deleted');
+    await client.appendToStream(s, events(2));
+    await client.deleteStream(s);
+    const w = watch(client.subscribeToStream(s));
+    try {
+      await waitFor(() => w.caughtUp(), 'caught-up');
+      await client.appendToStream(s, events(2));
+      await waitFor(() => w.events.length >= 2, 'the recreated events');
+      expect(w.events.map((e) => e.event?.revision)).toEqual([2n, 3n]);
+    } finally {
+      await w.stop();
+    }
+  });
+
   test('a tombstoned stream fails the subscription with StreamDeletedError', async () => {
     const s = uniqueName('conf-sub-stream-tombstoned');
     await client.appendToStream(s, events(1));
