@@ -107,8 +107,8 @@ export function killHard(child: ChildProcess): Promise<void> {
 
 /**
  * Runs the role in a child process and SIGKILLs it `kills` times at random points — after a
- * random number of records of what is left (as the child reports them), so kills land mid-run —
- * then lets a last instance finish. The same instance id each time, so each restart fences its
+ * random number of records of what is left (as the child reports them), or a random delay after
+ * it starts processing — then lets a last instance finish. The same instance id each time, so each restart fences its
  * predecessor's open transaction.
  */
 export async function runWithKills(
@@ -125,8 +125,14 @@ export async function runWithKills(
     const { child, progress } = spawnRole(namespace, group, 'victim');
     const left = Math.max(1, Math.round(inputs * (1 - collector.features.length / expectCount)));
     const at = 1 + Math.floor(random() * left);
+    // Half the kills after a record count, half after a delay from the first record (which can
+    // land in a commit, or between batches).
+    const byDelay = random() < 0.5;
+    const delayMs = Math.floor(random() * 1500);
     try {
-      await waitFor('the role to reach its kill point', () => progress() >= at || collector.features.length >= expectCount || child.exitCode !== null, 180_000);
+      const finished = () => collector.features.length >= expectCount || child.exitCode !== null;
+      await waitFor('the role to reach its kill point', () => (byDelay ? progress() > 0 : progress() >= at) || finished(), 180_000);
+      if (byDelay) await new Promise((r) => setTimeout(r, delayMs));
     } finally {
       await killHard(child);
     }
