@@ -1,3 +1,4 @@
+import { ConfigError } from '../core/errors';
 import { silentLogger, type Logger } from '../core/log';
 import { withRetry } from '../core/retry';
 import type { Topic } from '../schemas';
@@ -5,6 +6,18 @@ import { catalogue, topicConfig, type TopicSpec } from './catalogue';
 import { kafkaError } from './errors';
 import { createKafka, type KafkaConnection } from './kafka';
 import { ensureSchemas } from './registry';
+
+/**
+ * Replication factor for new topics: 1 on the local single broker; a real cluster sets
+ * KAFKA_REPLICATION_FACTOR (typically 3). Checked here, at the start-up admin step.
+ */
+export function replicationFactorFrom(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.KAFKA_REPLICATION_FACTOR?.trim();
+  if (!raw) return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 32) throw new ConfigError(`KAFKA_REPLICATION_FACTOR=${raw} is not a replication factor; use a whole number such as 1 or 3, or unset it`);
+  return n;
+}
 
 export interface EnsureTopicsResult {
   created: string[];
@@ -34,7 +47,7 @@ export async function ensureTopics(
         topics: missing.map((s) => ({
           topic: s.name,
           numPartitions: s.partitions,
-          replicationFactor: opts.replicationFactor ?? 1,
+          replicationFactor: opts.replicationFactor ?? replicationFactorFrom(),
           configEntries: topicConfig(s),
         })),
       });
@@ -70,7 +83,8 @@ export async function ensureStreams(
   const log = opts.log ?? silentLogger;
   const retry = { retries: opts.retries ?? 8, initialMs: 250, maxMs: 5000, onRetry: (err: unknown, n: number) => log.warn('streams not ready, retrying', { attempt: n, error: err }) };
   const specs = catalogue(opts.namespace, opts.topics);
-  const topics = await withRetry(() => ensureTopics(cfg.kafka, { specs, replicationFactor: opts.replicationFactor, log }), retry);
+  const replicationFactor = opts.replicationFactor ?? replicationFactorFrom();
+  const topics = await withRetry(() => ensureTopics(cfg.kafka, { specs, replicationFactor, log }), retry);
   const schemaIds = await withRetry(() => ensureSchemas(cfg.schemaRegistry.url, opts.topics, { namespace: opts.namespace }), retry);
   return { topics, schemaIds };
 }

@@ -1,5 +1,5 @@
 import { TOPICS } from '../../schemas';
-import { catalogue, dlqHeaders, headersToStrings, INPUT_TOPICS, kafkaError, logicalTopic, physicalTopic, registryError, USER_PARTITIONS } from '../../streams';
+import { catalogue, replicationFactorFrom, dlqHeaders, headersToStrings, INPUT_TOPICS, kafkaError, logicalTopic, physicalTopic, registryError, USER_PARTITIONS } from '../../streams';
 
 describe('topic catalogue', () => {
   const specs = catalogue();
@@ -52,5 +52,13 @@ describe('error mapping', () => {
     expect(registryError({ status: 409, message: 'incompatible' }, 'x').retriable).toBe(false);
     expect(kafkaError(Object.assign(new Error('Connection error'), { name: 'KafkaJSConnectionError' }), 'x').retriable).toBe(true);
     expect(kafkaError(Object.assign(new Error('no'), { name: 'KafkaJSNonRetriableError', retriable: false }), 'x').retriable).toBe(false);
+  });
+});
+
+describe('replication factor', () => {
+  it('is 1 locally, KAFKA_REPLICATION_FACTOR when set, and refused with the fix when nonsense', () => {
+    expect(replicationFactorFrom({})).toBe(1);
+    expect(replicationFactorFrom({ KAFKA_REPLICATION_FACTOR: '3' })).toBe(3);
+    expect(() => replicationFactorFrom({ KAFKA_REPLICATION_FACTOR: 'three' })).toThrow(/KAFKA_REPLICATION_FACTOR=three .* use a whole number/);
   });
 });
