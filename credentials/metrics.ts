@@ -19,13 +19,14 @@ export interface MetricsSnapshot {
   revokedByAdmin: number;
   failures: number;
   alerts: number;
-  skipped: Record<Exclude<PreProvisionVerdict, 'provision'>, number>;
+  skipped: Record<SkipReason, number>;
   hitRate: number;
   wasteRate: number;
 }
 
 const SOURCES: readonly DeliverySource[] = ['pre-provisioned', 'refreshed', 'on-demand'];
-const SKIPS = ['below-threshold', 'too-early', 'already-valid', 'user-cap', 'total-cap'] as const;
+const SKIPS = ['below-threshold', 'too-early', 'already-valid', 'user-cap', 'total-cap', 'stale'] as const;
+export type SkipReason = (typeof SKIPS)[number];
 
 export class CredentialMetrics {
   private readonly requests: Counter;
@@ -96,7 +97,7 @@ export class CredentialMetrics {
     if (alerted) this.alerts.inc();
   }
 
-  skip(verdict: Exclude<PreProvisionVerdict, 'provision'>): void {
+  skip(verdict: Exclude<PreProvisionVerdict, 'provision'> | 'stale'): void {
     this.skipped.inc({ reason: verdict });
   }
 

@@ -1,3 +1,4 @@
+import type { Clock } from '../core/clock';
 import { ForesightError, InvalidInputError, isRetriable } from '../core/errors';
 import { silentLogger, type Logger } from '../core/log';
 import { handleCommand, loadStream } from '../eventstore/handler';
@@ -20,6 +21,12 @@ export interface ProvisionerDeps {
   config: CredentialsConfig;
   metrics: CredentialMetrics;
   log?: Logger;
+  /**
+   * The role's clock. A score whose credential would already have expired by now (a backlog
+   * read from the beginning, a consumer long down) is skipped as stale instead of minted as
+   * instant waste. Absent: every score is taken at its event time.
+   */
+  clock?: Clock;
 }
 
 /**
@@ -58,6 +65,10 @@ export class Provisioner {
         // notification may not have gone out before the crash; its eventId makes a resend harmless.
         const c = loaded.state.current;
         if (c && c.credentialId === credentialIdFor(commandId) && c.status === 'active') await this.notifyReady(risk, c.credentialId, c.expiresAt);
+        return done();
+      }
+      if (this.d.clock && this.d.clock.now() >= at + policy.validityMs) {
+        this.d.metrics.skip('stale');
         return done();
       }
       const outstanding = this.d.vault.outstanding(risk.userId, at);

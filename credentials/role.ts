@@ -125,7 +125,7 @@ export async function startProvisionerRole(ctx: RoleContext, o: ProvisionerRoleO
   const kafka = ctx.config.kafka;
   const registryUrl = ctx.config.schemaRegistry.url;
   const producer = createProducer({ kafka, registryUrl, namespace: o.namespace, clientId: 'foresight-provisioner', log });
-  const provisioner = new Provisioner({ store: rt.store, minter: rt.minter, vault: rt.vault, notifier: kafkaNotifier(producer), config: rt.config, metrics: rt.metrics, log });
+  const provisioner = new Provisioner({ store: rt.store, minter: rt.minter, vault: rt.vault, notifier: kafkaNotifier(producer), config: rt.config, metrics: rt.metrics, log, clock: ctx.clock });
   let consumer: Awaited<ReturnType<typeof runConsumer>>;
   try {
     await producer.connect();

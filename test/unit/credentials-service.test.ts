@@ -2,6 +2,7 @@ import { constants, generateKeyPairSync, privateDecrypt, randomBytes } from 'nod
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ManualClock } from '../../core/clock';
 import { UnavailableError } from '../../core/errors';
 import { MemoryEventStore } from '../../eventstore/memory-store';
 import type { AccessRisk, AdminAlert, UserNotification } from '../../schemas';
@@ -209,6 +210,17 @@ describe('provisioner and delivery (orchestration)', () => {
 
   test('failure reasons are one line and mask credentials in URLs', () => {
     expect(failureReason(new UnavailableError('eventstore', 'esdb://admin:changeit@db:2113 refused\nstack'))).toBe('UNAVAILABLE: eventstore: esdb://***@db:2113 refused');
+  });
+
+  test('with a role clock, a score whose credential would already be expired is skipped as stale', async () => {
+    const clock = new ManualClock(T0 + 31 * MIN);
+    const p = new Provisioner({ store: env.store, minter: new CredentialMinter(env.keys, env.vault, config.password, randomBytes), vault: env.vault, notifier: env.notifier, config, metrics: env.metrics, clock });
+    expect(await p.handleRisk(risk('u14', 'vm1', T0), 'old')).toEqual({ kind: 'done' });
+    expect(await types('credential-u14_vm1')).toEqual([]);
+    expect(env.metrics.snapshot().skipped.stale).toBe(1);
+    clock.set(T0 + 29 * MIN);
+    await p.handleRisk(risk('u14', 'vm1', T0), 'recent');
+    expect(await types('credential-u14_vm1')).toEqual(['CredentialPreProvisioned']);
   });
 
   test('bad ids are DLQ material, not retried', async () => {
