@@ -21,12 +21,16 @@ export type SubscriptionTarget =
 type Call = ServerWritableStream<ReadReq, ReadResp>;
 
 const HISTORY_PAGE = 512;
+/** A subscriber further behind live than this (events or bytes) reads history again. */
 const MAX_LIVE_BACKLOG = 10_000;
+const MAX_LIVE_BACKLOG_BYTES = 32 * 1024 * 1024;
 
 class Pump {
   private done = false;
   private wake: (() => void) | null = null;
   private live: StoredEvent[] = [];
+  private liveHead = 0;
+  private liveBytes = 0;
   private listening = false;
   /** Next stream revision to consider (stream target). */
   private nextRevision = 0;
@@ -135,7 +139,10 @@ class Pump {
   }
 
   private readonly onCommitted = (events: StoredEvent[]) => {
-    this.live.push(...events);
+    for (const ev of events) {
+      this.live.push(ev);
+      this.liveBytes += ev.data.length + ev.metadata.length;
+    }
     this.wake?.();
   };
 
@@ -150,16 +157,18 @@ class Pump {
     this.listening = false;
     this.store.off('committed', this.onCommitted);
     this.live = [];
+    this.liveHead = 0;
+    this.liveBytes = 0;
   }
 
   /** Delivers live events until the call ends (false) or the backlog overflows (true). */
   private async liveLoop(): Promise<boolean> {
     while (!this.done) {
-      if (this.live.length > MAX_LIVE_BACKLOG) {
+      if (this.live.length - this.liveHead > MAX_LIVE_BACKLOG || this.liveBytes > MAX_LIVE_BACKLOG_BYTES) {
         this.stopListening();
         return true;
       }
-      const ev = this.live.shift();
+      const ev = this.nextLive();
       if (!ev) {
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = null;
@@ -168,6 +177,21 @@ class Pump {
       if (!(await this.deliverLive(ev))) return false;
     }
     return false;
+  }
+
+  private nextLive(): StoredEvent | undefined {
+    if (this.liveHead >= this.live.length) {
+      this.live = [];
+      this.liveHead = 0;
+      return undefined;
+    }
+    const ev = this.live[this.liveHead++];
+    this.liveBytes -= ev.data.length + ev.metadata.length;
+    if (this.liveHead > 1024 && this.liveHead * 2 > this.live.length) {
+      this.live = this.live.slice(this.liveHead);
+      this.liveHead = 0;
+    }
+    return ev;
   }
 
   private async deliverLive(ev: StoredEvent): Promise<boolean> {
