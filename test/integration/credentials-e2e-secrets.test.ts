@@ -74,10 +74,17 @@ async function drain(topics: string[]): Promise<Array<{ topic: string; key: Buff
   await consumer.connect();
   for (const t of topics) await consumer.subscribe({ topic: t, fromBeginning: true });
   await new Promise<void>((resolve) => {
+    // Offsets can count more than records (e.g. transaction markers): stop after a quiet spell too.
+    let quiet = setTimeout(resolve, 20_000);
     void consumer.run({
       eachMessage: async ({ topic, message }) => {
         out.push({ topic, key: message.key, value: message.value, headers: JSON.stringify(message.headers ?? {}) });
-        if (out.length >= wanted) resolve();
+        clearTimeout(quiet);
+        quiet = setTimeout(resolve, 5_000);
+        if (out.length >= wanted) {
+          clearTimeout(quiet);
+          resolve();
+        }
       },
     });
   });
