@@ -32,9 +32,13 @@ const NETWORK_CODES = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHO
  */
 export function registryError(err: unknown, what: string): ForesightError {
   if (err instanceof ForesightError) return err;
-  const e = err as { status?: number; message?: string } | undefined;
+  const e = err as { status?: number; message?: string; name?: string } | undefined;
   const status = typeof e?.status === 'number' ? e.status : undefined;
   const msg = e?.message ?? String(err);
+  // The library's own refusals (bad argument, compatibility, not found by schema) carry no status.
+  if (status === undefined && e?.name?.startsWith('ConfluentSchemaRegistry') && !NETWORK_CODES.test(msg)) {
+    return new InvalidInputError(`schema registry refused ${what}: ${msg}`, err);
+  }
   if (status === undefined || status >= 500 || status === 408 || status === 429 || (status === 400 && NETWORK_CODES.test(msg))) {
     return new UnavailableError('schema registry', `${what}: ${msg}`, err);
   }

@@ -1,5 +1,5 @@
 import { Type, type Resolver } from 'avsc';
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { InvalidInputError } from '../core/errors';
 import { loadSchema, type Topic, type TopicRecords } from '../schemas';
 import { BadRecordError, registryError } from './errors';
@@ -77,7 +77,15 @@ export interface Serde {
  * types by schema id, resolvers by (topic, writer id). Failed lookups are not cached, so a
  * registry outage is retried by the caller.
  */
-export function createSerde(opts: { registryUrl: string; client?: SchemaRegistry }): Serde {
+export function createSerde(opts: {
+  registryUrl: string;
+  client?: SchemaRegistry;
+  /**
+   * Default true: our schema is registered (BACKWARD) on first use. False, for registries that
+   * only an administrator writes to: the id of the identical schema is looked up instead.
+   */
+  autoRegister?: boolean;
+}): Serde {
   const client = opts.client ?? createRegistryClient(opts.registryUrl);
   const readers = new Map<Topic, Type>();
   const ids = new Map<string, Promise<number>>();
@@ -93,7 +101,13 @@ export function createSerde(opts: { registryUrl: string; client?: SchemaRegistry
   const schemaIdFor = (topic: Topic, physical: string = topic): Promise<number> => {
     let p = ids.get(physical);
     if (!p) {
-      p = registerSchema(client, opts.registryUrl, valueSubject(physical), loadSchema(topic));
+      const subject = valueSubject(physical);
+      p =
+        opts.autoRegister === false
+          ? client.getRegistryIdBySchema(subject, { type: SchemaType.AVRO, schema: JSON.stringify(loadSchema(topic)) }).catch((err) => {
+              throw registryError(err, `look up our ${topic} schema under ${subject}`);
+            })
+          : registerSchema(client, opts.registryUrl, subject, loadSchema(topic));
       ids.set(physical, p);
       p.catch(() => ids.delete(physical));
     }

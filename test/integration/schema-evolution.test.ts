@@ -6,6 +6,7 @@ import {
   avroType,
   createProducer,
   createRegistryClient,
+  createSerde,
   done,
   ensureSchemas,
   ensureStreams,
@@ -54,6 +55,14 @@ describe('schemas in the registry', () => {
     expect(await isCompatible(url, subject, incompatible)).toBe(false);
     await expect(registerSchema(client, url, subject, incompatible)).rejects.toBeInstanceOf(InvalidInputError);
     expect(await getJson(`/subjects/${subject}/versions`)).toEqual([1, 2]);
+  });
+
+  it('without auto-registration, finds the id an administrator registered and refuses an unregistered subject', async () => {
+    const ns = newNs();
+    const ids = await ensureSchemas(url, ['alerts.admin'], { namespace: ns });
+    const serde = createSerde({ registryUrl: url, autoRegister: false });
+    expect(await serde.schemaIdFor('alerts.admin', `${ns}.alerts.admin`)).toBe(ids.get('alerts.admin'));
+    await expect(serde.schemaIdFor('risk.access', `${ns}.risk.access`)).rejects.toBeInstanceOf(InvalidInputError);
   });
 
   it('lets an old reader (our consumer) read records written with the newer schema', async () => {
