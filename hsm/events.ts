@@ -130,3 +130,14 @@ export type HsmEvent = PartitionAssigned | PartitionFreed;
 
 export const allocationStream = (clientNetworkId: string): string => `allocation-${clientNetworkId}`;
 export const hsmStream = (hsmId: string): string => `hsm-${hsmId}`;
+
+/** The pool as a whole, stream hsm-pool: warnings that it must grow, before anyone is refused. */
+export type PoolLowWater = Event<
+  'PoolLowWater',
+  { tier: string; capacity: number; used: number; free: number; recommendedHsms: number; at: string }
+>;
+export type PoolRecovered = Event<'PoolRecovered', { tier: string; capacity: number; free: number; at: string }>;
+/** First decision for a client network: lets `hsm pool` list every allocation without scanning $all. */
+export type ClientNetworkSeen = Event<'ClientNetworkSeen', { clientNetworkId: string; at: string }>;
+export type PoolEvent = PoolLowWater | PoolRecovered | ClientNetworkSeen;
+export const POOL_STREAM = 'hsm-pool';

@@ -4,11 +4,12 @@ import type { EventStorePort } from '../eventstore/port';
 import type { AdminAlert, WorkloadRisk } from '../schemas/types';
 import { allocationDecider, capacityOf, hsmDecider, type AllocationCommand, type AllocationState, type HsmCommand } from './allocation';
 import { PartitionTakenError } from './allocation';
-import { allocationStream, hsmStream, type AllocationEvent, type PartitionRef, type RiskProfile } from './events';
+import { allocationStream, hsmStream, POOL_STREAM, type AllocationEvent, type PartitionRef, type PoolLowWater, type RiskProfile } from './events';
 import type { PartitionOps } from './partition-ops';
 import { plan, type Plan } from './planner';
 import { evaluatePolicy, factsFrom, type PolicyRule } from './policy';
 import type { PoolConfig } from './pool-config';
+import { poolDecider, tierUsage } from './pool-watch';
 import { profileFor, rotationDue, tighter } from './risk-profile';
 
 /**
@@ -136,6 +137,7 @@ export class HsmOrchestrator {
     const decision = await this.planAndAct(r, state, run);
     state = await this.allocation(id);
     await this.freeOrphans(r, state);
+    await this.assessPool(r);
 
     // 4. Baseline on partitions not configured yet (new ones, or a crash before it finished).
     const current = state.profile ?? profile;
@@ -265,6 +267,33 @@ export class HsmOrchestrator {
       } catch (err) {
         if (!(err instanceof PartitionTakenError) || attempt >= 3) throw err;
       }
+    }
+  }
+
+  /** Warns (once per episode and tier) when a tier's free partitions fall below the reserve. */
+  private async assessPool(r: WorkloadRisk): Promise<void> {
+    const usage = tierUsage(this.d.config, await this.poolAssignments());
+    const reserveFraction = this.d.config.planner.reserveFraction;
+    const out = await handleCommand(this.d.store, {
+      stream: POOL_STREAM,
+      decider: poolDecider,
+      command: { kind: 'AssessPool', clientNetworkId: r.clientNetworkId, usage, reserveFraction, at: iso(r.timestamp) },
+      commandId: `${r.eventId}:pool`,
+      causationId: r.eventId,
+      now: r.timestamp,
+    });
+    for (const e of out.events) {
+      if (e.type !== 'PoolLowWater') continue;
+      const d = e.data as PoolLowWater['data'];
+      await this.d.publishAlert({
+        eventId: `${r.eventId}:pool-low:${d.tier}`,
+        timestamp: r.timestamp,
+        subject: `hsm-pool:${d.tier}`,
+        kind: 'POOL_EXHAUSTED',
+        severity: 'WARNING',
+        message: `HSM pool tier ${d.tier} is running low: ${d.free} of ${d.capacity} partitions free (reserve ${Math.round(reserveFraction * 100)}%); add ${d.recommendedHsms} HSM(s) of tier ${d.tier} before it runs out`,
+        details: { tier: d.tier, free: String(d.free), capacity: String(d.capacity), recommendedHsms: String(d.recommendedHsms) },
+      });
     }
   }
 

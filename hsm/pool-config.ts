@@ -45,6 +45,11 @@ export interface PlannerSettings {
   minHoldMs: number;
   /** At or under this demand (ops/s), forecast and measured, a client needs no partition. */
   releaseBelowOps: number;
+  /**
+   * Say the pool must grow when a tier's free partitions fall below this share of its capacity:
+   * a new HSM takes minutes to hours, so the warning must come before the first refusal.
+   */
+  reserveFraction: number;
 }
 
 export interface PoolConfig {
@@ -137,6 +142,7 @@ export function parsePoolConfig(text: string, source: string, defaults: PoolDefa
     c.only(o, at, ['id', 'tier', 'module', 'partitionCapacity', 'adminToken', 'createPartitions']);
     const id = c.str(o.id, `${at}.id`);
     if (!ID.test(id)) c.fail(`${at}.id`, `"${id}" must be 1-27 lower-case letters, digits and dashes (it prefixes 32-character token labels)`);
+    if (id === 'pool') c.fail(`${at}.id`, '"pool" is reserved (the hsm-pool stream holds the pool\'s own events)');
     const tier = c.str(o.tier, `${at}.tier`);
     if (!tierNames.includes(tier)) c.fail(`${at}.tier`, `"${tier}" is not a declared tier (declared: ${tierNames.join(', ')})`);
     const cap = c.num(o.partitionCapacity, `${at}.partitionCapacity`, 1, 100);
@@ -158,13 +164,14 @@ export function parsePoolConfig(text: string, source: string, defaults: PoolDefa
   if (dup) c.fail('hsms', `has two HSMs with id "${dup}"`);
 
   const p = root.planner === undefined ? {} : c.obj(root.planner, 'planner');
-  c.only(p, 'planner', ['leadTimeMinutes', 'headroom', 'scaleInBelow', 'minHoldMinutes', 'releaseBelowOps']);
+  c.only(p, 'planner', ['leadTimeMinutes', 'headroom', 'scaleInBelow', 'minHoldMinutes', 'releaseBelowOps', 'reserveFraction']);
   const planner: PlannerSettings = {
     leadTimeMs: c.num(p.leadTimeMinutes, 'planner.leadTimeMinutes', 0, 7 * 24 * 60, 30) * 60_000,
     headroom: c.num(p.headroom, 'planner.headroom', 1, 10, 1.25),
     scaleInBelow: c.num(p.scaleInBelow, 'planner.scaleInBelow', 0, 0.95, 0.5),
     minHoldMs: c.num(p.minHoldMinutes, 'planner.minHoldMinutes', 0, 7 * 24 * 60, 60) * 60_000,
     releaseBelowOps: c.num(p.releaseBelowOps, 'planner.releaseBelowOps', 0, Number.POSITIVE_INFINITY, 1),
+    reserveFraction: c.num(p.reserveFraction, 'planner.reserveFraction', 0, 0.9, 0.2),
   };
   const policyFile = root.policyFile === undefined ? undefined : path.resolve(path.dirname(source), c.str(root.policyFile, 'policyFile'));
   return { tiers, hsms, planner, secretsDir, policyFile };

@@ -3,7 +3,8 @@ import { UnavailableError } from '../../core/errors';
 import { EsdbEventStore } from '../../eventstore/client';
 import { loadStream } from '../../eventstore/handler';
 import { allocationDecider, capacityOf, hsmDecider, type AllocationState } from '../../hsm/allocation';
-import { allocationStream, hsmStream } from '../../hsm/events';
+import { allocationStream, hsmStream, POOL_STREAM } from '../../hsm/events';
+import { poolDecider } from '../../hsm/pool-watch';
 import { openPkcs11Module } from '../../hsm/pkcs11';
 import { loadPool } from '../../hsm/role';
 import { useLocalSoftHsm } from '../../stack/softhsm';
@@ -77,12 +78,14 @@ export async function run(argv: string[]): Promise<number> {
   const store = EsdbEventStore.connect(cfg.eventStore.connectionString);
   const owners: Record<string, string> = {};
   const allocations: AllocationView[] = [];
+  const lowTiers: string[] = [];
   try {
     for (const h of pool.hsms) Object.assign(owners, (await loadStream(store, hsmStream(h.id), hsmDecider)).state.assigned);
-    // Every client network with an allocation stream, including ones that hold nothing now
+    // Every client network the pool has decided for, including ones that hold nothing now
     // (released, or refused for lack of capacity: the pool must grow).
-    const ids = new Set(Object.values(owners));
-    for await (const e of store.readAll()) if (e.stream.startsWith('allocation-')) ids.add(e.stream.slice('allocation-'.length));
+    const poolState = (await loadStream(store, POOL_STREAM, poolDecider)).state;
+    lowTiers.push(...Object.keys(poolState.low));
+    const ids = new Set([...Object.values(owners), ...poolState.clients]);
     for (const id of [...ids].sort()) {
       allocations.push(allocationView(id, (await loadStream(store, allocationStream(id), allocationDecider)).state));
     }
@@ -114,12 +117,13 @@ export async function run(argv: string[]): Promise<number> {
   });
 
   if (has(args, 'json')) {
-    console.log(JSON.stringify({ poolFile: file, tiers: pool.tiers, planner: pool.planner, policyRules: rules.map((r) => r.id), hsms, allocations }, null, 2));
+    console.log(JSON.stringify({ poolFile: file, tiers: pool.tiers, planner: pool.planner, policyRules: rules.map((r) => r.id), tiersBelowReserve: lowTiers, hsms, allocations }, null, 2));
     return 0;
   }
   console.log(`HSM pool ${file}`);
   console.log(`tiers: ${pool.tiers.map((t) => `${t.name} ${t.partitionOpsPerSecond} ops/s per partition (${t.latencyClass} latency)`).join('; ')}`);
   console.log(`planner: lead ${pool.planner.leadTimeMs / 60_000} min, headroom ${pool.planner.headroom}, scale-in below ${pool.planner.scaleInBelow} after ${pool.planner.minHoldMs / 60_000} min; ${rules.length} policy rules`);
+  if (lowTiers.length) console.log(`MUST GROW: tier(s) ${lowTiers.join(', ')} below the free-partition reserve`);
   console.log('');
   console.log(`${'HSM'.padEnd(14)}${'tier'.padEnd(10)}${'used/cap'.padEnd(10)}partitions (owner)`);
   for (const h of hsms) {

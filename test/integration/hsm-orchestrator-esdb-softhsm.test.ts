@@ -50,7 +50,8 @@ beforeAll(() => {
     `tiers: [{ name: silver, partitionOpsPerSecond: 500 }, { name: gold, partitionOpsPerSecond: 2000 }]
 hsms:
   - { id: it${run}-s, tier: silver, partitionCapacity: 1, createPartitions: true }
-  - { id: it${run}-g, tier: gold, partitionCapacity: 1, createPartitions: true }`,
+  - { id: it${run}-g, tier: gold, partitionCapacity: 1, createPartitions: true }
+planner: { reserveFraction: 0 }`,
     'pool.yaml',
     { module: hsm.modulePath, home: hsm.dir },
   );

@@ -72,6 +72,7 @@ beforeAll(async () => {
     `policyFile: policy.yaml
 tiers: [{ name: silver, partitionOpsPerSecond: 500 }]
 hsms: [{ id: r${run}, tier: silver, partitionCapacity: 2, createPartitions: true }]
+planner: { reserveFraction: 0 }
 `,
   );
   await ensureStreams(cfg, { namespace: ns, topics: ['risk.workload', 'alerts.admin'] });

@@ -2,7 +2,9 @@ import { fold } from '../../core/decider';
 import { InvalidInputError } from '../../core/errors';
 import { allocationDecider, hsmDecider, PartitionTakenError, type AllocationCommand } from '../../hsm/allocation';
 import type { AllocationEvent, HsmEvent, KeyVersionRef } from '../../hsm/events';
+import { hsmsToRestore, poolDecider, tierUsage } from '../../hsm/pool-watch';
 import { PROFILES } from '../../hsm/risk-profile';
+import { testPool } from './hsm-fixtures';
 
 const at = '2026-03-01T10:00:00.000Z';
 const p1 = { hsmId: 'silver-1', label: 'silver-1-p01', tier: 'silver', opsPerSecond: 500 };
@@ -106,5 +108,32 @@ describe('hsm Decider (partition ownership)', () => {
     expect(hsmDecider.decide({ kind: 'FreePartition', hsmId: 'silver-1', label: 'silver-1-p01', clientNetworkId: 'net-b', at }, s)).toEqual([]);
     const freed = hsmDecider.decide({ kind: 'FreePartition', hsmId: 'silver-1', label: 'silver-1-p01', clientNetworkId: 'net-a', at }, s);
     expect(fold(hsmDecider, [assigned, ...freed]).assigned).toEqual({});
+  });
+});
+
+describe('pool watch (hsm-pool)', () => {
+  const assess = (used: number, state = poolDecider.initialState) =>
+    poolDecider.decide({ kind: 'AssessPool', clientNetworkId: 'net-a', usage: [{ tier: 'silver', capacity: 10, used, partitionsPerHsm: 5 }], reserveFraction: 0.2, at }, state);
+
+  test('low water once per episode, recovery once, with the HSMs that restore the reserve', () => {
+    expect(assess(8)).toEqual([{ type: 'ClientNetworkSeen', data: { clientNetworkId: 'net-a', at } }]);
+    const seen = fold(poolDecider, assess(8));
+    const low = assess(9, seen);
+    expect(low).toEqual([{ type: 'PoolLowWater', data: { tier: 'silver', capacity: 10, used: 9, free: 1, recommendedHsms: 1, at } }]);
+    const s = fold(poolDecider, [...assess(8), ...low]);
+    expect(assess(10, s)).toEqual([]);
+    expect(assess(7, s).map((e) => e.type)).toEqual(['PoolRecovered']);
+  });
+
+  test('HSMs needed: enough that free >= reserve of the grown capacity', () => {
+    expect(hsmsToRestore({ tier: 't', capacity: 10, used: 10, partitionsPerHsm: 5 }, 0.2)).toBe(1); // 5 free of 15
+    expect(hsmsToRestore({ tier: 't', capacity: 10, used: 10, partitionsPerHsm: 1 }, 0.5)).toBe(10); // 10 free of 20
+  });
+
+  test('usage per tier from the pool file and the owners', () => {
+    expect(tierUsage(testPool(), { 'gold-1-p01': 'x', 'silver-2-p02': 'y' })).toEqual([
+      { tier: 'silver', capacity: 4, used: 1, partitionsPerHsm: 2 },
+      { tier: 'gold', capacity: 2, used: 1, partitionsPerHsm: 2 },
+    ]);
   });
 });

@@ -114,11 +114,25 @@ describe('HSM orchestrator', () => {
     const t = await types(store, 'allocation-net-a');
     expect(t.filter((x) => x === 'AllocationFailed').length).toBe(1);
     expect(t.filter((x) => x === 'ScaleOutRecommended').length).toBe(1);
-    expect(alerts.filter((a) => a.kind === 'POOL_EXHAUSTED')).toEqual([
+    expect(alerts.filter((a) => a.kind === 'POOL_EXHAUSTED' && a.severity === 'CRITICAL')).toEqual([
       expect.objectContaining({ subject: 'hsm-pool:gold', severity: 'CRITICAL', details: expect.objectContaining({ shortfallPartitions: '3', recommendedHsms: '2' }) }),
     ]);
     // what was free was taken
     expect(Object.keys(await orch.poolAssignments()).sort()).toEqual(['gold-1-p01', 'gold-1-p02']);
+  });
+
+  test('given a tier falling below its reserve, then the pool says it must grow, once, before anyone is refused', async () => {
+    const { store, alerts, orch } = setup();
+    // silver: 4 partitions, reserve 20%: the 4th allocation leaves 0 free
+    for (const [i, net] of ['n1', 'n2', 'n3'].entries()) await orch.handle(record({ clientNetworkId: net, timestamp: T0 + i * MIN }));
+    expect(alerts).toEqual([]);
+    await orch.handle(record({ clientNetworkId: 'n4', timestamp: T0 + 3 * MIN }));
+    expect(alerts).toEqual([
+      expect.objectContaining({ kind: 'POOL_EXHAUSTED', severity: 'WARNING', subject: 'hsm-pool:silver', details: expect.objectContaining({ free: '0', capacity: '4', recommendedHsms: '1' }) }),
+    ]);
+    await orch.handle(record({ clientNetworkId: 'n4', timestamp: T0 + 4 * MIN }));
+    expect(alerts.length).toBe(1);
+    expect(await types(store, 'hsm-pool')).toEqual(['ClientNetworkSeen', 'ClientNetworkSeen', 'ClientNetworkSeen', 'ClientNetworkSeen', 'PoolLowWater']);
   });
 
   test('given critical risk, then the profile tightens, every root key rotates now, and admins are alerted once per cooldown', async () => {

@@ -16,7 +16,7 @@ describe('pool configuration', () => {
     const c = parse(valid);
     expect(c.tiers.map((t) => [t.name, t.rank])).toEqual([['silver', 0], ['gold', 1]]);
     expect(c.hsms[0]).toMatchObject({ id: 'gold-1', module: '/lib/pkcs11.so', partitionLabels: ['gold-1-p01', 'gold-1-p02', 'gold-1-p03'] });
-    expect(c.planner).toEqual({ leadTimeMs: 30 * 60_000, headroom: 1.25, scaleInBelow: 0.5, minHoldMs: 60 * 60_000, releaseBelowOps: 1 });
+    expect(c.planner).toEqual({ leadTimeMs: 30 * 60_000, headroom: 1.25, scaleInBelow: 0.5, minHoldMs: 60 * 60_000, releaseBelowOps: 1, reserveFraction: 0.2 });
     expect(c.secretsDir).toBe(path.resolve('/tmp/home/secrets'));
   });
 
@@ -29,6 +29,7 @@ describe('pool configuration', () => {
     ['duplicate HSM ids', valid.replace('hsms: [', 'hsms: [{ id: gold-1, tier: gold, partitionCapacity: 1 }, '), /two HSMs with id "gold-1"/],
     ['a negative lead time', valid + 'planner: { leadTimeMinutes: -5 }\n', /planner\.leadTimeMinutes must be a number from 0/],
     ['bad YAML', 'tiers: [', /pool\.yaml: not valid YAML/],
+    ['the reserved id "pool"', valid.replace('id: gold-1', 'id: pool'), /hsms\[0\]\.id "pool" is reserved/],
   ])('given %s, then a ConfigError names the place and the fix', (_what, yaml, msg) => {
     expect(() => parse(yaml)).toThrow(ConfigError);
     expect(() => parse(yaml)).toThrow(msg);
