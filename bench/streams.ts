@@ -4,7 +4,8 @@
  *   sending the same Avro-framed bytes (acks=all), and vs kcat -P (librdkafka) as the native
  *   reference;
  * - consume: runConsumer (decode, validate, explicit outcome, commit) vs a raw kafkajs eachBatch
- *   that only decodes, and vs kcat -C.
+ *   that only decodes, and vs kcat -C;
+ * - exactly once: runTransactionalProcessor vs runConsumer over the same records.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -13,7 +14,7 @@ import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../core/config';
 import type { VmAccess } from '../schemas';
-import { createProducer, done, ensureStreams, frame, runConsumer, unframe } from '../streams';
+import { createProducer, done, ensureStreams, frame, runConsumer, runTransactionalProcessor, unframe } from '../streams';
 import type { Benchmark, BenchContext, BenchResult } from './types';
 
 const BATCH = 500;
@@ -140,6 +141,22 @@ async function run(ctx: BenchContext): Promise<BenchResult[]> {
   await c.stop();
   if (c.counters().dlq) throw new Error(`${c.counters().dlq} records went to the DLQ`);
 
+  // Exactly once: the same records through a transactional processor (a transaction per batch
+  // carrying the offsets) against the at-least-once consumer just measured.
+  t0 = process.hrtime.bigint();
+  const tx = await runTransactionalProcessor({
+    kafka: cfg.kafka,
+    registryUrl,
+    namespace: ns,
+    groupId: `${ns}-tx`,
+    transactionalId: `${ns}-tx-1`,
+    topics: ['telemetry.vm-access'],
+    processBatch: async () => ({ outputs: [] }),
+  });
+  await until(() => tx.counters().in >= total, 300_000);
+  const txConsume = total / seconds(t0);
+  await tx.stop();
+
   let kcatConsume: number | undefined;
   if (useKcat) {
     t0 = process.hrtime.bigint();
@@ -152,6 +169,7 @@ async function run(ctx: BenchContext): Promise<BenchResult[]> {
     rs('Produce: foresight producer (check + Avro + idempotent, acks=all)', 'raw kafkajs producer, same Avro bytes, acks=all, same topic', rawProduce, ourProduce, `${n} records in batches of ${BATCH}; ratio = subject / baseline`),
     rs('Consume: foresight consumer (decode + validate + outcome + commit)', 'raw kafkajs eachBatch with Avro decode, same topic', rawConsume, ourConsume, `${total} records from the beginning, one member; includes group join`),
   ];
+  out.push(rs('Exactly-once processor (one transaction per batch, offsets inside)', 'foresight at-least-once consumer, same records', ourConsume, txConsume, 'both decode and validate every record; neither writes outputs'));
   if (kcatProduce && kcatConsume) {
     out.push(rs('Produce: foresight producer vs native client', 'kcat -P (librdkafka), acks=all, same bytes', kcatProduce, ourProduce, 'kcat time includes its process start'));
     out.push(rs('Consume: foresight consumer vs native client', 'kcat -C (librdkafka) to /dev/null', kcatConsume, ourConsume, 'kcat time includes its process start and group-less fetch'));
