@@ -118,6 +118,7 @@ export function metadataOf(
           scaler: workload.model.scaler,
           windowMs: workload.model.windowMs,
           hw: workload.model.hw,
+          residualScale: workload.model.residualScale ?? 1,
           forecastHours: FORECAST_HOURS,
           epochs: workload.stats.epochs,
           lossByEpoch: workload.stats.lossByEpoch,

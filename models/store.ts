@@ -42,6 +42,7 @@ export interface ModelMetadata {
     scaler: Scaler;
     windowMs: number;
     hw: HwParams;
+    residualScale: number;
     forecastHours: number;
     epochs: number;
     lossByEpoch: number[];
@@ -118,7 +119,7 @@ export function loadModels(dir: string): LoadedModels {
     featureNames: metadata.access.featureNames,
   };
   const workload: WorkloadModel | null = metadata.workload
-    ? { net: seqNetFromTensors(metadata.workload.shape, tensors, 'workload'), scaler: metadata.workload.scaler, windowMs: metadata.workload.windowMs, hw: metadata.workload.hw }
+    ? { net: seqNetFromTensors(metadata.workload.shape, tensors, 'workload'), scaler: metadata.workload.scaler, windowMs: metadata.workload.windowMs, hw: metadata.workload.hw, residualScale: metadata.workload.residualScale }
     : null;
   for (const t of Object.values(tensors)) t.dispose();
   return { metadata, access, workload };

@@ -17,6 +17,8 @@ export interface WorkloadModel {
   scaler: Scaler;
   windowMs: number;
   hw: HwParams;
+  /** How much of the net's correction to Holt-Winters is applied (chosen on validation). */
+  residualScale?: number;
 }
 
 export interface WorkloadFit {
@@ -29,6 +31,7 @@ export interface WorkloadFitOptions {
   trainUntil: number;
   epochs: number;
   seed?: number;
+  validation?: boolean;
   onProgress?: (epoch: number, fraction: number, loss: number) => void;
   onEpoch?: (epoch: number, loss: number, ms: number) => void;
 }
@@ -98,7 +101,9 @@ export async function fitWorkload(features: readonly NetworkFeatures[], o: Workl
   if (!scaler.mean.length) scaler.mean = new Array(NET_FEATURES).fill(0);
   if (!scaler.std.length) scaler.std = new Array(NET_FEATURES).fill(1);
   const net = createSeqNet({ inputs: NET_FEATURES, units: 24, hidden: 32, outputs: FORECAST_HOURS }, (o.seed ?? 1) + 1, { outputScale: 0.05 });
-  const valFrom = validationStart(o.trainFrom, o.trainUntil);
+  // A fixed number of epochs: one validation day proved too noisy a judge for early stopping or
+  // for choosing the shrinkage (see chooseResidualScale), so both are opt-in.
+  const valFrom = o.validation ? validationStart(o.trainFrom, o.trainUntil) : null;
   const fitPart = trainingSequences(seqs, scaler, o.trainFrom, valFrom ?? o.trainUntil);
   const valPart = valFrom === null ? null : trainingSequences(seqs, scaler, valFrom - DAY, o.trainUntil);
   const stats = await trainSeqNet(net, fitPart, {
@@ -113,13 +118,42 @@ export async function fitWorkload(features: readonly NetworkFeatures[], o: Workl
     onProgress: o.onProgress,
     onEpoch: o.onEpoch,
   });
-  return { model: { net, scaler, windowMs: seqs[0]?.windowMs ?? 900_000, hw }, stats };
+  const model: WorkloadModel = { net, scaler, windowMs: seqs[0]?.windowMs ?? 900_000, hw, residualScale: 0.5 };
+  if (valFrom !== null) model.residualScale = chooseResidualScale(model, seqs, valFrom, o.trainUntil);
+  return { model, stats };
+}
+
+/**
+ * The share of the net's correction that helps most on the validation day (sMAPE of the next-day
+ * hourly forecasts whose hours end inside it): with a few weeks of data the full correction
+ * overshoots, none of it is plain Holt-Winters.
+ */
+function chooseResidualScale(model: WorkloadModel, seqs: NetSequence[], valFrom: number, until: number): number {
+  let best = 0.5;
+  let bestErr = Infinity;
+  for (const lambda of [0, 0.25, 0.5, 0.75, 1]) {
+    const hourly = modelHourly({ ...model, residualScale: lambda }, seqs);
+    const actual: number[] = [];
+    const pred: number[] = [];
+    seqs.forEach((s, i) =>
+      s.windows.forEach((w, t) => {
+        const a = s.actualHourly[t];
+        const end = w.windowEnd + FORECAST_HOURS * 3_600_000;
+        if (!a || end <= valFrom || end > until) return;
+        actual.push(...a);
+        pred.push(...hourly[i][t]);
+      }),
+    );
+    const err = actual.length ? smape(actual, pred) : Infinity;
+    if (err < bestErr) [best, bestErr] = [lambda, err];
+  }
+  return best;
 }
 
 /** Model forecasts (ops/s per hour) at every window of every sequence. */
 export function modelHourly(model: WorkloadModel, seqs: NetSequence[]): number[][][] {
   const raw = predictSeqNet(model.net, seqs.map((s) => s.vectors.map((v) => scale(model.scaler, v))));
-  return seqs.map((s, i) => raw[i].map((row, t) => row.map((d, h) => Math.max(0, Math.expm1(s.bases[t][h] + d)))));
+  return seqs.map((s, i) => raw[i].map((row, t) => row.map((d, h) => Math.max(0, Math.expm1(s.bases[t][h] + (model.residualScale ?? 1) * d)))));
 }
 
 /** Total ops, peak ops/s and the peak's time from hourly forecasts made at `windowEnd`. */
