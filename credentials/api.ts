@@ -43,6 +43,8 @@ export interface ApiOptions {
   log?: Logger;
   /** Public keys of the bearer-token issuer; none = client certificates only. */
   tokenKeys?: readonly KeyObject[];
+  /** The operator dashboard (dashboard/): asked first; true when it served the request. */
+  dashboard?: { handle(req: IncomingMessage, res: ServerResponse): boolean };
 }
 
 const MAX_BODY = 8 * 1024;
@@ -134,6 +136,7 @@ export function createDeliveryServer(o: ApiOptions): https.Server {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'https://localhost');
     const route = `${req.method} ${url.pathname}`;
+    if (o.dashboard?.handle(req, res)) return;
     switch (route) {
       case 'GET /healthz': {
         const h = o.health ? await o.health() : {};

@@ -13,6 +13,7 @@ import { openPkcs11Module } from '../hsm/pkcs11';
 import type { HsmModule, HsmSession } from '../hsm/ports';
 import { readHsmManifest, readTokenPin, useLocalSoftHsm } from '../stack/softhsm';
 import { tlsPaths } from '../stack/certs';
+import { startDashboard, type Dashboard } from '../dashboard';
 import { createProducer, runConsumer, type Producer } from '../streams';
 import { createDeliveryServer, listen } from './api';
 import { DeliveryService } from './delivery';
@@ -180,6 +181,10 @@ export interface ApiRoleOptions extends RuntimeOptions {
   log?: Logger;
   /** Bearer-token issuer keys; default FORESIGHT_API_TOKEN_KEYS (none: certificates only). */
   tokenKeys?: KeyObject[];
+  /** Topic namespace the dashboard reads (tests, demos). */
+  namespace?: string;
+  /** false: the dashboard page without its Kafka/event-store feeds. */
+  dashboardFeeds?: boolean;
 }
 
 function readPem(file: string, what: string): Buffer {
@@ -191,7 +196,7 @@ function readPem(file: string, what: string): Buffer {
 }
 
 /** `run --role api`: the delivery API on FORESIGHT_API_PORT (default 8443). */
-export async function startApiRole(ctx: RoleContext, o: ApiRoleOptions = {}): Promise<RunningRole & { port: number; delivery: DeliveryService; runtime: CredentialsRuntime }> {
+export async function startApiRole(ctx: RoleContext, o: ApiRoleOptions = {}): Promise<RunningRole & { port: number; delivery: DeliveryService; runtime: CredentialsRuntime; dashboard: Dashboard }> {
   const log = (o.log ?? ctx.log ?? silentLogger).child({ role: 'api' });
   const t = o.tls ?? (() => {
     const p = tlsPaths(ctx.config);
@@ -201,11 +206,14 @@ export async function startApiRole(ctx: RoleContext, o: ApiRoleOptions = {}): Pr
   const tokenKeys = o.tokenKeys ?? loadTokenKeys(process.env, (f) => fs.readFileSync(f, 'utf8'));
   const rt = await openCredentialsRuntime(ctx.config, ctx.metrics, o);
   const delivery = new DeliveryService({ store: rt.store, minter: rt.minter, vault: rt.vault, config: rt.config, metrics: rt.metrics, log });
-  const server = createDeliveryServer({ tls, delivery, metrics: rt.metrics, clock: ctx.clock, log, health: () => runtimeHealth(rt), tokenKeys });
+  const allocations = rt.store instanceof EsdbEventStore ? rt.store : undefined;
+  const dashboard = startDashboard(ctx, { metrics: rt.metrics, allocations, namespace: o.namespace, feeds: o.dashboardFeeds });
+  const server = createDeliveryServer({ tls, delivery, metrics: rt.metrics, clock: ctx.clock, log, health: () => runtimeHealth(rt), tokenKeys, dashboard });
   let port: number;
   try {
     port = await listen(server, o.port ?? ctx.config.ports.api, o.host);
   } catch (err) {
+    await dashboard.stop();
     await rt.close();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new ConfigError(`port ${o.port ?? ctx.config.ports.api} is taken; set FORESIGHT_API_PORT to a free port`);
@@ -217,12 +225,14 @@ export async function startApiRole(ctx: RoleContext, o: ApiRoleOptions = {}): Pr
     port,
     delivery,
     runtime: rt,
+    dashboard,
     health: () => runtimeHealth(rt),
     async stop() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await dashboard.stop();
       await rt.close();
     },
   };
