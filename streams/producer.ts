@@ -1,4 +1,4 @@
-import { CompressionTypes, type Message, type Producer as KafkaProducer } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Message, type Producer as KafkaProducer } from 'kafkajs';
 import { silentLogger, type Logger } from '../core/log';
 import type { Topic, TopicRecords } from '../schemas';
 import { kafkaError } from './errors';
@@ -53,6 +53,9 @@ export function createProducer(opts: ProducerOptions): Producer {
   // An idempotent producer retries without limit (kafkajs's default for it): giving up and
   // sending again from our side could duplicate. Connection set-up still fails fast (connect()).
   const producer: KafkaProducer = kafka.producer({
+    // murmur2 of the key, as Java's clients and librdkafka's murmur2_random: a key lands on the
+    // same partition whichever language wrote it, which co-partitioned joins rely on.
+    createPartitioner: Partitioners.DefaultPartitioner,
     idempotent,
     allowAutoTopicCreation: false,
     retry: idempotent ? { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 } : undefined,

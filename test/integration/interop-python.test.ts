@@ -50,6 +50,29 @@ const brokers = cfg.kafka.brokers.join(',');
     const first = got.find((v) => v.eventId === `${ns}-0`)!;
     expect(first).toMatchObject({ userId: 'py-user-0', vmId: 'py-vm-0', action: 'CONNECT', success: true, source: 'python-confluent-kafka' });
     expect(typeof first.timestamp).toBe('number');
+
+    // Same keys from our producer land on the same partitions as Python's (murmur2 both sides).
+    const p = createProducer({ kafka: cfg.kafka, registryUrl, namespace: ns });
+    await p.send('telemetry.vm-access', [0, 1, 2].map((u) => ({ key: `py-user-${u}`, value: { ...first, eventId: `ts-${u}`, userId: `py-user-${u}` } })));
+    await p.disconnect();
+    const partitions = new Map<string, Set<number>>();
+    const c2 = await runConsumer({
+      kafka: cfg.kafka,
+      registryUrl,
+      namespace: ns,
+      groupId: `${ns}-g2`,
+      topics: ['telemetry.vm-access'],
+      handle: async (r) => {
+        partitions.set(r.key!, (partitions.get(r.key!) ?? new Set()).add(r.partition));
+        return done();
+      },
+    });
+    try {
+      for (let i = 0; i < 600 && c2.counters().in < 15; i++) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      await c2.stop();
+    }
+    expect([...partitions.values()].map((s) => s.size)).toEqual([1, 1, 1]);
   });
 
   it('Python reads the alerts we produce, with the registered schema', async () => {

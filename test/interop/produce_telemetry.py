@@ -36,7 +36,10 @@ def main() -> int:
     # Subject <topic>-value (TopicNameStrategy); registering the same schema returns its id.
     serialize = AvroSerializer(registry, schema_str, conf={"auto.register.schemas": True})
     key = StringSerializer("utf_8")
-    producer = Producer({"bootstrap.servers": args.brokers, "acks": "all", "enable.idempotence": True})
+    # murmur2_random: the partitioner of Java clients and of Foresight's producers, so a userId
+    # lands on the same partition whoever wrote it (librdkafka's default, consistent_random, does not).
+    producer = Producer({"bootstrap.servers": args.brokers, "acks": "all", "enable.idempotence": True,
+                         "partitioner": "murmur2_random"})
 
     acked = []
     errors = []
