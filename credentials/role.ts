@@ -13,7 +13,7 @@ import { openPkcs11Module } from '../hsm/pkcs11';
 import type { HsmModule, HsmSession } from '../hsm/ports';
 import { readHsmManifest, readTokenPin, useLocalSoftHsm } from '../stack/softhsm';
 import { tlsPaths } from '../stack/certs';
-import { startDashboard, type Dashboard } from '../dashboard';
+import { startDashboard, type Dashboard, type StartDashboardOptions } from '../dashboard';
 import { createProducer, runConsumer, type Producer } from '../streams';
 import { createDeliveryServer, listen } from './api';
 import { DeliveryService } from './delivery';
@@ -181,10 +181,8 @@ export interface ApiRoleOptions extends RuntimeOptions {
   log?: Logger;
   /** Bearer-token issuer keys; default FORESIGHT_API_TOKEN_KEYS (none: certificates only). */
   tokenKeys?: KeyObject[];
-  /** Topic namespace the dashboard reads (tests, demos). */
-  namespace?: string;
-  /** false: the dashboard page without its Kafka/event-store feeds. */
-  dashboardFeeds?: boolean;
+  /** The operator dashboard's topic namespace, sampling period, limits; feeds: false serves the page without feeds. */
+  dashboard?: Omit<StartDashboardOptions, 'metrics' | 'allocations'>;
 }
 
 function readPem(file: string, what: string): Buffer {
@@ -207,7 +205,7 @@ export async function startApiRole(ctx: RoleContext, o: ApiRoleOptions = {}): Pr
   const rt = await openCredentialsRuntime(ctx.config, ctx.metrics, o);
   const delivery = new DeliveryService({ store: rt.store, minter: rt.minter, vault: rt.vault, config: rt.config, metrics: rt.metrics, log });
   const allocations = rt.store instanceof EsdbEventStore ? rt.store : undefined;
-  const dashboard = startDashboard(ctx, { metrics: rt.metrics, allocations, namespace: o.namespace, feeds: o.dashboardFeeds });
+  const dashboard = startDashboard(ctx, { ...o.dashboard, metrics: rt.metrics, allocations });
   const server = createDeliveryServer({ tls, delivery, metrics: rt.metrics, clock: ctx.clock, log, health: () => runtimeHealth(rt), tokenKeys, dashboard });
   let port: number;
   try {
