@@ -1,13 +1,25 @@
+import { InvalidInputError } from '../core/errors';
+import { assertNever } from '../core/event';
 import { silentLogger, type Logger } from '../core/log';
 import { handleCommand, loadStream } from '../eventstore/handler';
 import type { EventStorePort } from '../eventstore/port';
 import type { AdminAlert, WorkloadRisk } from '../schemas/types';
+import { policyAlert, poolExhaustedAlert, poolLowAlert } from './alerts';
 import { allocationDecider, capacityOf, hsmDecider, type AllocationCommand, type AllocationState, type HsmCommand } from './allocation';
 import { PartitionTakenError } from './allocation';
-import { allocationStream, hsmStream, POOL_STREAM, type AllocationEvent, type PartitionRef, type PoolLowWater, type RiskProfile } from './events';
+import {
+  allocationStream,
+  hsmStream,
+  POOL_STREAM,
+  type AllocationEvent,
+  type PartitionRef,
+  type PoolLowWater,
+  type RiskLevel,
+  type RiskProfile,
+} from './events';
 import type { PartitionOps } from './partition-ops';
 import { plan, type Plan } from './planner';
-import { evaluatePolicy, factsFrom, type PolicyRule } from './policy';
+import { evaluatePolicy, factsFrom, type PolicyDecision, type PolicyRule } from './policy';
 import type { PoolConfig } from './pool-config';
 import { poolDecider, tierUsage } from './pool-watch';
 import { profileFor, rotationDue, tighter } from './risk-profile';
@@ -29,6 +41,8 @@ export interface OrchestratorDeps {
   publishAlert(alert: AdminAlert): Promise<void>;
   log?: Logger;
 }
+
+type Runner = (c: AllocationCommand, step: string) => Promise<{ state: AllocationState; events: AllocationEvent[] }>;
 
 export interface HandledWorkload {
   plan: Plan;
@@ -97,39 +111,7 @@ export class HsmOrchestrator {
       // An action that would change nothing is not taken, so it leaves no event.
       if ((d.action === 'quarantine' && state.quarantined) || (d.action === 'lift-quarantine' && !state.quarantined)) continue;
       const step = `policy:${d.ruleId}:${d.action}`;
-      switch (d.action) {
-        case 'rotate-now':
-          state = await this.rotateAll(state, id, `policy:${d.ruleId}`, at, step, run);
-          break;
-        case 'tighten-policy': {
-          const t = tighter(state.profile);
-          ({ state } = await run({ kind: 'ApplyRiskProfile', clientNetworkId: id, securityRisk: r.securityRisk, profile: t, at }, `${step}:apply`));
-          if (!state.quarantined) await this.applyProfile(state, t);
-          break;
-        }
-        case 'quarantine':
-          for (const p of state.partitions) await this.d.partitions.freeze(p.label);
-          ({ state } = await run({ kind: 'Quarantine', clientNetworkId: id, ruleId: d.ruleId, reason: d.reason, at }, `${step}:apply`));
-          break;
-        case 'lift-quarantine':
-          ({ state } = await run({ kind: 'LiftQuarantine', clientNetworkId: id, ruleId: d.ruleId, at }, `${step}:apply`));
-          for (const p of state.partitions.filter((x) => x.configured)) {
-            const current = Object.values(p.keys).flatMap((f) => (f ? [f.current] : []));
-            await this.d.partitions.thaw(p.label, current, state.profile ?? profile);
-          }
-          break;
-        case 'alert':
-          await this.d.publishAlert({
-            eventId: cid(step),
-            timestamp: now,
-            subject: `client-network:${id}`,
-            kind: 'SECURITY',
-            severity: facts.riskLevel === 'critical' ? 'CRITICAL' : 'WARNING',
-            message: `HSM policy rule ${d.ruleId} fired for client network ${id}: ${d.reason}`,
-            details: { clientNetworkId: id, ruleId: d.ruleId, securityRisk: String(r.securityRisk) },
-          });
-          break;
-      }
+      state = await this.act(state, d, { id, at, now, securityRisk: r.securityRisk, riskLevel: facts.riskLevel, step, alertId: cid(step), run });
       ({ state } = await run({ kind: 'RecordPolicyAction', clientNetworkId: id, ruleId: d.ruleId, action: d.action, reason: d.reason, at }, step));
     }
 
@@ -152,6 +134,66 @@ export class HsmOrchestrator {
     return { plan: decision, events };
   }
 
+  /** Carries out one policy action (from a rule or an administrator) on the tokens and the stream. */
+  private async act(
+    state: AllocationState,
+    d: PolicyDecision,
+    c: { id: string; at: string; now: number; securityRisk: number; riskLevel: RiskLevel; step: string; alertId: string; run: Runner },
+  ): Promise<AllocationState> {
+    const { id, at, step, run } = c;
+    let s = state;
+    switch (d.action) {
+      case 'rotate-now':
+        return this.rotateAll(s, id, `policy:${d.ruleId}`, at, step, run);
+      case 'tighten-policy': {
+        const t = tighter(s.profile);
+        ({ state: s } = await run({ kind: 'ApplyRiskProfile', clientNetworkId: id, securityRisk: c.securityRisk, profile: t, at }, `${step}:apply`));
+        if (!s.quarantined) await this.applyProfile(s, t);
+        return s;
+      }
+      case 'quarantine':
+        for (const p of s.partitions) await this.d.partitions.freeze(p.label);
+        return (await run({ kind: 'Quarantine', clientNetworkId: id, ruleId: d.ruleId, reason: d.reason, at }, `${step}:apply`)).state;
+      case 'lift-quarantine':
+        ({ state: s } = await run({ kind: 'LiftQuarantine', clientNetworkId: id, ruleId: d.ruleId, at }, `${step}:apply`));
+        for (const p of s.partitions.filter((x) => x.configured)) {
+          const current = Object.values(p.keys).flatMap((f) => (f ? [f.current] : []));
+          await this.d.partitions.thaw(p.label, current, s.profile ?? profileFor(c.securityRisk, null));
+        }
+        return s;
+      case 'alert':
+        await this.d.publishAlert(
+          policyAlert({ eventId: c.alertId, now: c.now, clientNetworkId: id, ruleId: d.ruleId, reason: d.reason, securityRisk: c.securityRisk, riskLevel: c.riskLevel }),
+        );
+        return s;
+      default:
+        return assertNever(d.action, 'policy action');
+    }
+  }
+
+  /**
+   * An administrator's action (`foresight hsm quarantine|lift-quarantine|rotate`), recorded like a
+   * rule's, under rule id "admin:<actor>". `commandId` makes a repeated invocation a no-op.
+   */
+  async adminAction(clientNetworkId: string, action: 'quarantine' | 'lift-quarantine' | 'rotate-now', actor: string, reason: string, now: number, commandId: string): Promise<AllocationEvent[]> {
+    const events: AllocationEvent[] = [];
+    const run: Runner = async (cmd, step) => {
+      const out = await this.exec(cmd, `${commandId}:${step}`, commandId);
+      events.push(...out.events);
+      return out;
+    };
+    const state = await this.allocation(clientNetworkId);
+    if (state.clientNetworkId === null) throw new InvalidInputError(`client network ${clientNetworkId} has no allocation history`);
+    if ((action === 'quarantine' && state.quarantined) || (action === 'lift-quarantine' && !state.quarantined)) return [];
+    const d: PolicyDecision = { ruleId: `admin:${actor}`, action, reason };
+    const at = iso(now);
+    const step = `admin:${action}`;
+    const c = { id: clientNetworkId, at, now, securityRisk: 0, riskLevel: state.profile?.level ?? ('low' as const), step, alertId: `${commandId}:alert`, run };
+    await this.act(state, d, c);
+    await run({ kind: 'RecordPolicyAction', clientNetworkId, ruleId: d.ruleId, action, reason, at }, step);
+    return events;
+  }
+
   private async applyProfile(state: AllocationState, profile: RiskProfile): Promise<void> {
     for (const p of state.partitions.filter((x) => x.configured)) {
       await this.d.partitions.applyProfile(p.label, p.keys['root-wrap']?.current, profile);
@@ -164,7 +206,7 @@ export class HsmOrchestrator {
     cause: string,
     at: string,
     step: string,
-    run: (c: AllocationCommand, step: string) => Promise<{ state: AllocationState }>,
+    run: Runner,
   ): Promise<AllocationState> {
     const profile = state.profile ?? profileFor(0, null);
     let s = state;
@@ -183,7 +225,7 @@ export class HsmOrchestrator {
     id: string,
     profile: RiskProfile,
     now: number,
-    run: (c: AllocationCommand, step: string) => Promise<{ state: AllocationState }>,
+    run: Runner,
   ): Promise<AllocationState> {
     const at = iso(now);
     let s = state;
@@ -214,7 +256,7 @@ export class HsmOrchestrator {
   private async planAndAct(
     r: WorkloadRisk,
     initial: AllocationState,
-    run: (c: AllocationCommand, step: string) => Promise<{ state: AllocationState; events: AllocationEvent[] }>,
+    run: Runner,
   ): Promise<Plan> {
     const id = r.clientNetworkId;
     const at = iso(r.timestamp);
@@ -285,15 +327,7 @@ export class HsmOrchestrator {
     for (const e of out.events) {
       if (e.type !== 'PoolLowWater') continue;
       const d = e.data as PoolLowWater['data'];
-      await this.d.publishAlert({
-        eventId: `${r.eventId}:pool-low:${d.tier}`,
-        timestamp: r.timestamp,
-        subject: `hsm-pool:${d.tier}`,
-        kind: 'POOL_EXHAUSTED',
-        severity: 'WARNING',
-        message: `HSM pool tier ${d.tier} is running low: ${d.free} of ${d.capacity} partitions free (reserve ${Math.round(reserveFraction * 100)}%); add ${d.recommendedHsms} HSM(s) of tier ${d.tier} before it runs out`,
-        details: { tier: d.tier, free: String(d.free), capacity: String(d.capacity), recommendedHsms: String(d.recommendedHsms) },
-      });
+      await this.d.publishAlert(poolLowAlert(`${r.eventId}:pool-low:${d.tier}`, r.timestamp, d, reserveFraction));
     }
   }
 
@@ -320,7 +354,7 @@ export class HsmOrchestrator {
   private async exhausted(
     r: WorkloadRisk,
     p: Extract<Plan, { kind: 'exhausted' }>,
-    run: (c: AllocationCommand, step: string) => Promise<{ events: AllocationEvent[] }>,
+    run: Runner,
   ): Promise<void> {
     const { events } = await run(
       {
@@ -337,20 +371,6 @@ export class HsmOrchestrator {
     );
     const rec = events.find((e) => e.type === 'ScaleOutRecommended');
     if (!rec || rec.type !== 'ScaleOutRecommended') return; // episode already alerted
-    await this.d.publishAlert({
-      eventId: `${r.eventId}:pool-exhausted`,
-      timestamp: r.timestamp,
-      subject: `hsm-pool:${p.tier}`,
-      kind: 'POOL_EXHAUSTED',
-      severity: 'CRITICAL',
-      message: `HSM pool tier ${p.tier} cannot supply ${p.missingPartitions} partition(s) (${p.shortfallOpsPerSecond} ops/s) for client network ${r.clientNetworkId}; add ${p.recommendedHsms} HSM(s) of tier ${p.tier}`,
-      details: {
-        clientNetworkId: r.clientNetworkId,
-        tier: p.tier,
-        shortfallPartitions: String(p.missingPartitions),
-        shortfallOpsPerSecond: String(p.shortfallOpsPerSecond),
-        recommendedHsms: String(p.recommendedHsms),
-      },
-    });
+    await this.d.publishAlert(poolExhaustedAlert(`${r.eventId}:pool-exhausted`, r.timestamp, r.clientNetworkId, p));
   }
 }

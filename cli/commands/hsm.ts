@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../core/config';
 import { UnavailableError } from '../../core/errors';
 import { EsdbEventStore } from '../../eventstore/client';
@@ -5,15 +6,22 @@ import { loadStream } from '../../eventstore/handler';
 import { allocationDecider, capacityOf, hsmDecider, type AllocationState } from '../../hsm/allocation';
 import { allocationStream, hsmStream, POOL_STREAM } from '../../hsm/events';
 import { poolDecider } from '../../hsm/pool-watch';
+import { HsmOrchestrator } from '../../hsm/orchestrator';
+import { pkcs11PartitionOps } from '../../hsm/partition-ops';
 import { openPkcs11Module } from '../../hsm/pkcs11';
+import type { HsmModule } from '../../hsm/ports';
 import { loadPool } from '../../hsm/role';
 import { useLocalSoftHsm } from '../../stack/softhsm';
-import { has, parseArgs, str, UsageError } from '../args';
+import { has, parseArgs, str, UsageError, type ParsedArgs } from '../args';
 
 export const summary = 'HSM pool: tiers, HSMs, partitions and current allocations';
 
-const USAGE = 'foresight hsm pool [--pool FILE] [--json]';
-export const help = `usage: ${USAGE}
+const POOL_USAGE = 'foresight hsm pool [--pool FILE] [--json]';
+const ADMIN_USAGE = 'foresight hsm quarantine|lift-quarantine|rotate --client-network ID [--reason TEXT] [--pool FILE]';
+const USAGE = `${POOL_USAGE} | ${ADMIN_USAGE}`;
+export const help = `usage:
+  ${POOL_USAGE}
+  ${ADMIN_USAGE}
 
 pool   prints the pool file's tiers and HSMs, each partition's owner (rebuilt from the hsm-*
        and allocation-* event streams) and whether its token exists, and every client
@@ -21,6 +29,10 @@ pool   prints the pool file's tiers and HSMs, each partition's owner (rebuilt fr
        --pool FILE   the pool file (default: FORESIGHT_HSM_POOL, else FORESIGHT_HOME/hsm-pool.yaml,
                      else hsm/pool.example.yaml)
        --json        one JSON document
+quarantine        freezes every key in the client network's partitions (no use until lifted)
+lift-quarantine   gives the current key versions their usage back under the risk profile
+rotate            a new version of every root key now; old versions keep decrypt/verify
+                  Each is recorded as PolicyActionTaken with rule id admin:<$USER>.
 
 Reads EVENTSTORE_CONNECTION_STRING and PKCS11_MODULE (defaults: the local stack).`;
 
@@ -67,10 +79,36 @@ async function tokenLabels(modulePath: string): Promise<Set<string> | null> {
   }
 }
 
+const ADMIN_ACTIONS = { quarantine: 'quarantine', 'lift-quarantine': 'lift-quarantine', rotate: 'rotate-now' } as const;
+
+async function admin(action: keyof typeof ADMIN_ACTIONS, args: ParsedArgs): Promise<number> {
+  const id = str(args, 'client-network');
+  if (!id) throw new UsageError(`--client-network is required; usage: ${ADMIN_USAGE}`);
+  const cfg = loadConfig();
+  const { pool } = loadPool(cfg, str(args, 'pool'));
+  useLocalSoftHsm(cfg);
+  const modules = new Map<string, HsmModule>();
+  const ops = pkcs11PartitionOps((p) => modules.get(p) ?? modules.set(p, openPkcs11Module(p)).get(p)!, pool);
+  const store = EsdbEventStore.connect(cfg.eventStore.connectionString);
+  try {
+    const orch = new HsmOrchestrator({ config: pool, rules: [], store, partitions: ops, publishAlert: async () => {} });
+    const actor = process.env.USER || 'admin';
+    const events = await orch.adminAction(id, ADMIN_ACTIONS[action], actor, str(args, 'reason') ?? `by ${actor} from the command line`, Date.now(), `cli:${randomUUID()}`);
+    console.log(events.length ? `${action} ${id}: ${events.map((e) => e.type).join(', ')}` : `${action} ${id}: nothing to do (already in that state)`);
+    return 0;
+  } finally {
+    await ops.close();
+    for (const m of modules.values()) await m.close();
+    await store.close();
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ['pool'], switches: ['json'] }, USAGE);
+  const args = parseArgs(argv, { values: ['pool', 'client-network', 'reason'], switches: ['json'] }, USAGE);
   const [sub, ...rest] = args.positional;
-  if (sub !== 'pool' || rest.length > 0) throw new UsageError(`expected the subcommand "pool"; usage: ${USAGE}`);
+  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"; usage: ${USAGE}`);
+  if (sub === 'quarantine' || sub === 'lift-quarantine' || sub === 'rotate') return admin(sub, args);
+  if (sub !== 'pool') throw new UsageError(`expected pool, quarantine, lift-quarantine or rotate; usage: ${USAGE}`);
   const cfg = loadConfig();
   const { file, pool, rules } = loadPool(cfg, str(args, 'pool'));
   useLocalSoftHsm(cfg);

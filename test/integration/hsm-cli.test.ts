@@ -6,6 +6,7 @@ import { loadConfig } from '../../core/config';
 import { EsdbEventStore } from '../../eventstore/client';
 import { HsmOrchestrator } from '../../hsm/orchestrator';
 import { pkcs11PartitionOps } from '../../hsm/partition-ops';
+import { openPartition } from '../../hsm/partitions';
 import { openPkcs11Module } from '../../hsm/pkcs11';
 import { loadPoolConfig } from '../../hsm/pool-config';
 import { tempSoftHsm } from '../support/softhsm-temp';
@@ -23,7 +24,7 @@ function cli(args: string[], env: Record<string, string>): Promise<{ code: numbe
   });
 }
 
-test('hsm pool shows tiers, owners, token presence and allocations; bad input is one line with the fix', async () => {
+test('hsm pool shows tiers, owners, token presence and allocations; operator actions reach the events and the token; bad input is one line with the fix', async () => {
   const hsm = tempSoftHsm('fs-hsm-cli-');
   const poolFile = path.join(hsm.dir, 'pool.yaml');
   fs.writeFileSync(poolFile, `tiers: [{ name: silver, partitionOpsPerSecond: 500 }]\nhsms: [{ id: c${run}, tier: silver, partitionCapacity: 2, createPartitions: true }]\n`);
@@ -70,6 +71,33 @@ test('hsm pool shows tiers, owners, token presence and allocations; bad input is
 
   const table = await cli(['hsm', 'pool', '--pool', poolFile], env);
   expect(table.out).toMatch(new RegExp(`c${run}\\s+silver\\s+1/2\\s+c${run}-p01=${net}, c${run}-p02 \\(no token yet\\)`));
+
+  // operator actions: recorded as events, carried out in the token
+  const q = await cli(['hsm', 'quarantine', '--client-network', net, '--pool', poolFile, '--reason', 'incident 42'], env);
+  expect(q.err).toBe('');
+  expect(q.out.trim()).toBe(`quarantine ${net}: PartitionQuarantined, PolicyActionTaken`);
+  expect((await cli(['hsm', 'quarantine', '--client-network', net, '--pool', poolFile], env)).out).toMatch(/nothing to do/);
+  const check = openPkcs11Module(hsm.modulePath);
+  try {
+    const s = await openPartition(check, pool, `c${run}-p01`);
+    const wrap = (await s.findKeys({ label: 'root-wrap/v1' }))[0];
+    expect(await s.usageOf(wrap)).toMatchObject({ wrap: false, unwrap: false, encrypt: false, decrypt: false });
+    await s.close();
+    expect((await cli(['hsm', 'lift-quarantine', '--client-network', net, '--pool', poolFile], env)).out.trim()).toBe(
+      `lift-quarantine ${net}: QuarantineLifted, PolicyActionTaken`,
+    );
+    expect((await cli(['hsm', 'rotate', '--client-network', net, '--pool', poolFile], env)).out.trim()).toBe(
+      `rotate ${net}: KeyRotated, KeyRotated, PolicyActionTaken`,
+    );
+    const s2 = await openPartition(check, pool, `c${run}-p01`);
+    const wraps = await s2.findKeys({ labelPrefix: 'root-wrap/' });
+    expect(wraps.map((k) => k.label)).toEqual(['root-wrap/v1', 'root-wrap/v2']);
+    expect(await s2.usageOf(wraps[0])).toMatchObject({ unwrap: true, wrap: false });
+    await s2.close();
+  } finally {
+    await check.close();
+  }
+  expect((await cli(['hsm', 'rotate', '--pool', poolFile], env)).err).toMatch(/--client-network is required/);
 
   const bad = path.join(hsm.dir, 'bad.yaml');
   fs.writeFileSync(bad, 'tiers: [{ name: silver, partitionOpsPerSecond: 500 }]\nhsms: [{ id: x, tier: gold, partitionCapacity: 2 }]\n');
