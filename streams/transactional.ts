@@ -1,4 +1,4 @@
-import type { EachBatchPayload, KafkaMessage, Message, Producer as KafkaProducer } from 'kafkajs';
+import type { EachBatchPayload, KafkaMessage, Message, PartitionAssigner, Producer as KafkaProducer } from 'kafkajs';
 import { systemClock, type Clock } from '../core/clock';
 import { ForesightError, isRetriable } from '../core/errors';
 import { silentLogger, type Logger } from '../core/log';
@@ -53,6 +53,8 @@ export interface TransactionalOptions<T extends Topic> {
   clock?: Clock;
   validate?: boolean;
   retry?: { initialMs?: number; maxMs?: number };
+  /** Group assignment strategy; default round-robin. Co-partitioned inputs need theirs (projections/assigner.ts). */
+  partitionAssigners?: PartitionAssigner[];
   serde?: Serde;
   log?: Logger;
   sleep?: (ms: number) => Promise<void>;
@@ -80,7 +82,7 @@ export async function runTransactionalProcessor<T extends Topic>(opts: Transacti
   const counters = newCounters();
   const kafka = createKafka(opts.kafka, opts.groupId, log);
   const producer: KafkaProducer = kafka.producer({ transactionalId: opts.transactionalId, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  const consumer = kafka.consumer({ groupId: opts.groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 250, allowAutoTopicCreation: false, readUncommitted: false });
+  const consumer = kafka.consumer({ groupId: opts.groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 250, allowAutoTopicCreation: false, readUncommitted: false, partitionAssigners: opts.partitionAssigners });
 
   let markReady!: () => void;
   const ready = new Promise<void>((r) => (markReady = r));
