@@ -34,7 +34,14 @@
  *   once committed (runConsumer reads READ_COMMITTED).
  *
  * Serde (serde.ts): Confluent wire format, ids cached; timestamp-millis are plain epoch-ms
- * numbers; longs beyond 2^53 fail as undecodable. Names (naming.ts): `<namespace>.<topic>`.
+ * numbers; longs beyond 2^53 fail as undecodable; createSerde({ registryUrl, autoRegister:
+ * false }) only looks ids up. Names (naming.ts): `<namespace>.<topic>`. Keys are partitioned
+ * with murmur2 (as Java and librdkafka's murmur2_random), so keys co-partition across clients.
+ *
+ * Also: readTopic(conn, physicalTopic, { fromBeginning, max, timeoutMs, onMessage, signal })
+ * reads raw records outside any role's group (tail, DLQ inspection, tests); checkLine() checks
+ * one JSON line against schema + semantics (publish); catalogue()/changelogSpec() for topics;
+ * KAFKA_REPLICATION_FACTOR (default 1) for new topics.
  */
 export * from './admin';
 export * from './catalogue';
