@@ -25,8 +25,10 @@ export interface Recipient {
 export interface KeyCustodian {
   /** The user's active key pair, generated (and recorded) if there is none. */
   ensure(userId: string, at: number): Promise<Recipient>;
-  /** RSA-OAEP-SHA256 decryption with the user's private key, inside the HSM. */
+  /** RSA-OAEP decryption with the user's private key, inside the HSM. */
   unwrap(userId: string, sealed: SealedCredential): Promise<Buffer>;
+  /** Records the active pair as revoked and destroys its private half; the next ensure makes a new one. */
+  revoke(userId: string, reason: string, at: number): Promise<{ revoked: boolean; fingerprint?: string }>;
 }
 
 export interface CredentialVault {
@@ -35,5 +37,6 @@ export interface CredentialVault {
   markDelivered(credentialId: string): void;
   delete(credentialId: string): void;
   outstanding(userId: string, at: number): { user: number; total: number };
+  entriesOf(userId: string): VaultEntry[];
   expired(at: number): VaultEntry[];
 }

@@ -89,6 +89,23 @@ export class HsmKeyCustodian implements KeyCustodian {
     throw new ConfigError(`token ${this.hsm.tokenLabel} cannot decrypt RSA-OAEP with SHA-256 or SHA-1; use a PKCS#11 module that supports CKM_RSA_PKCS_OAEP`);
   }
 
+  async revoke(userId: string, reason: string, at: number): Promise<{ revoked: boolean; fingerprint?: string }> {
+    const stream = userKeyStream(userId);
+    const loaded = await loadStream(this.store, stream, userKeyDecider);
+    const active = loaded.state.active;
+    if (!active) return { revoked: false };
+    const r = await handleCommand(this.store, {
+      stream,
+      decider: userKeyDecider,
+      command: { kind: 'RevokeKeyPair', at, reason: reason.slice(0, 200) },
+      commandId: `keyrevoke:${active.fingerprint}`,
+      now: at,
+    });
+    // Crypto-shredding: whatever was sealed for this key can no longer be opened by anyone.
+    for (const k of await this.hsm.findKeys({ label: active.keyLabel, id: active.keyId })) await this.hsm.destroy(k);
+    return { revoked: r.events.length > 0 || r.alreadyApplied, fingerprint: active.fingerprint };
+  }
+
   async unwrap(userId: string, sealed: SealedCredential): Promise<Buffer> {
     const loaded = await loadStream(this.store, userKeyStream(userId), userKeyDecider);
     const active = loaded.state.active;

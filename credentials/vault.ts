@@ -123,6 +123,15 @@ export class FileVault {
     return { user, total };
   }
 
+  /** Every entry of one user (any VM, any state): what a key revocation must replace. */
+  entriesOf(userId: string): VaultEntry[] {
+    const uk = userKey(userId);
+    return this.names()
+      .filter((n) => n.userKey === uk)
+      .map((n) => this.get(n.credentialId))
+      .filter((e): e is VaultEntry => e !== undefined && e.userId === userId);
+  }
+
   /** Entries expired at `at`, read before removal so the caller can record their expiry. */
   expired(at: number): VaultEntry[] {
     const out: VaultEntry[] = [];

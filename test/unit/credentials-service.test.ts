@@ -7,6 +7,7 @@ import { UnavailableError } from '../../core/errors';
 import { MemoryEventStore } from '../../eventstore/memory-store';
 import type { AccessRisk, AdminAlert, UserNotification } from '../../schemas';
 import { DeliveryService } from '../../credentials/delivery';
+import { KeyRevocation } from '../../credentials/key-revocation';
 import { CredentialMetrics } from '../../credentials/metrics';
 import { CredentialMinter } from '../../credentials/minter';
 import { meetsPolicy } from '../../credentials/password';
@@ -31,6 +32,12 @@ class NodeKeys implements KeyCustodian {
       this.keys.set(userId, k);
     }
     return k.recipient;
+  }
+  async revoke(userId: string): Promise<{ revoked: boolean; fingerprint?: string }> {
+    const k = this.keys.get(userId);
+    if (!k) return { revoked: false };
+    this.keys.delete(userId);
+    return { revoked: true, fingerprint: k.recipient.fingerprint };
   }
   async unwrap(userId: string, s: SealedCredential): Promise<Buffer> {
     return privateDecrypt({ key: this.keys.get(userId)!.priv, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: oaepHashOf(s.alg) }, Buffer.from(s.wrappedKey, 'base64'));
@@ -221,6 +228,19 @@ describe('provisioner and delivery (orchestration)', () => {
     clock.set(T0 + 29 * MIN);
     await p.handleRisk(risk('u14', 'vm1', T0), 'recent');
     expect(await types('credential-u14_vm1')).toEqual(['CredentialPreProvisioned']);
+  });
+
+  test('revoking a user key revokes what was sealed for it; the next request is refreshed for a new key', async () => {
+    await env.provisioner.handleRisk(risk('u15', 'vm1', T0), 'c1');
+    await env.provisioner.handleRisk(risk('u15', 'vm2', T0), 'c2');
+    const before = (await env.keys.ensure('u15')).fingerprint;
+    const revocation = new KeyRevocation(env.keys, env.vault, env.delivery);
+    expect(await revocation.revoke('u15', 'laptop lost', T0 + MIN, 'kr-1')).toMatchObject({ revoked: true, fingerprint: before, credentialsRevoked: 2 });
+    expect(env.vault.entriesOf('u15')).toEqual([]);
+    const r = await env.delivery.requestAccess({ userId: 'u15', vmId: 'vm1', requestId: 'r1', at: T0 + 2 * MIN });
+    expect(r.source).toBe('refreshed');
+    expect(r.credential.kid).not.toBe(before);
+    expect(await revocation.revoke('u16', 'no key', T0, 'kr-2')).toEqual({ revoked: false, credentialsRevoked: 0 });
   });
 
   test('bad ids are DLQ material, not retried', async () => {
