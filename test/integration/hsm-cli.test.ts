@@ -107,4 +107,4 @@ test('hsm pool shows tiers, owners, token presence and allocations; operator act
   const usage = await cli(['hsm', 'pools'], env);
   expect(usage.code).toBe(2);
   hsm.cleanup();
-});
+}, 240_000); // a dozen CLI processes, each starting tsx
