@@ -209,6 +209,7 @@ export async function runConsumer<T extends Topic>(opts: ConsumerOptions<T>): Pr
           await consumer.disconnect();
         } finally {
           if (ownProducer) await producer.disconnect();
+          log.info('consumer stopped', { ...counters });
           finish();
         }
       })();
