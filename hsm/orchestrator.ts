@@ -103,7 +103,9 @@ export class HsmOrchestrator {
     // 1. Risk-adaptive profile, applied to the keys before the peak arrives.
     const profile = profileFor(r.securityRisk, state.profile);
     ({ state } = await run({ kind: 'ApplyRiskProfile', clientNetworkId: id, securityRisk: r.securityRisk, profile, at }, 'profile'));
-    if (events.some((e) => e.type === 'RiskProfileApplied') && !state.quarantined) await this.applyProfile(state, profile);
+    // On every record, not only on a change: idempotent, and a crash between the event and the
+    // token update cannot leave a partition looser than its recorded profile.
+    if (!state.quarantined && state.profile) await this.applyProfile(state, state.profile);
 
     // 2. Policy rules.
     const facts = factsFrom(r, capacityOf(state), state.profile?.level ?? profile.level);

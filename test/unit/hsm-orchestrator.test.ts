@@ -171,7 +171,7 @@ describe('HSM orchestrator', () => {
     await orch.handle(record());
     ops.calls = [];
     const out = await orch.handle(record({ threatIndicators: ['key-exfiltration'], predictedPeakOpsPerSec: 5000, timestamp: T0 + MIN }));
-    expect(ops.calls).toEqual(['freeze silver-1-p01']);
+    expect(ops.calls).toEqual(['profile silver-1-p01 low', 'freeze silver-1-p01']);
     expect(out.events.map((e) => e.type)).toEqual(['PartitionQuarantined', 'PolicyActionTaken', 'PolicyActionTaken']);
     expect(out.plan).toMatchObject({ kind: 'hold', reason: expect.stringMatching(/quarantined/) });
     expect(alerts.map((a) => a.kind)).toEqual(['SECURITY']);
@@ -192,7 +192,7 @@ describe('HSM orchestrator', () => {
     const later = T0 + 180 * MIN;
     const out = await orch.handle(record({ timestamp: later, predictedPeakOpsPerSec: 0, measuredOpsPerSec: 0, predictedPeakTime: later }));
     expect(out.plan).toMatchObject({ kind: 'release', reason: 'release' });
-    expect(ops.calls).toEqual(['wipe silver-1-p01']);
+    expect(ops.calls).toEqual(['profile silver-1-p01 low', 'wipe silver-1-p01']);
     expect(await types(store, 'hsm-silver-1')).toEqual(['PartitionAssigned', 'PartitionFreed']);
     expect(await orch.poolAssignments()).toEqual({});
   });
