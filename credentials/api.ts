@@ -7,6 +7,7 @@ import { ForbiddenError, ForesightError, InvalidInputError, isRetriable } from '
 import { silentLogger, type Logger } from '../core/log';
 import type { Health } from '../core/role';
 import type { DeliveryService } from './delivery';
+import type { KeyRevocation } from './key-revocation';
 import { isValidId } from './events';
 import type { CredentialMetrics } from './metrics';
 import { failureReason } from './provisioner';
@@ -22,6 +23,7 @@ import { verifyToken } from './tokens';
  *        optional header Idempotency-Key: a retried request gets the same answer
  *        Authorization: Bearer <ES256 JWT> instead of a client certificate, when configured
  *   POST /v1/revocations       {"userId","vmId","reason"}  (admin) → {"revoked", "credentialId"}
+ *   POST /v1/key-revocations   {"userId","reason"}  (admin) → {"revoked","fingerprint","credentialsRevoked"}
  *   GET  /healthz, GET /metrics (Prometheus text), GET / (dashboard)  — no client certificate needed
  */
 export type Caller = { kind: 'user'; userId: string } | { kind: 'admin'; name: string };
@@ -43,6 +45,8 @@ export interface ApiOptions {
   log?: Logger;
   /** Public keys of the bearer-token issuer; none = client certificates only. */
   tokenKeys?: readonly KeyObject[];
+  /** Admins' key-pair revocation (POST /v1/key-revocations); absent: the route answers 404. */
+  keyRevocation?: KeyRevocation;
   /** The operator dashboard (dashboard/): asked first; true when it served the request. */
   dashboard?: { handle(req: IncomingMessage, res: ServerResponse): boolean };
 }
@@ -170,6 +174,19 @@ export function createDeliveryServer(o: ApiOptions): https.Server {
         const key = req.headers['idempotency-key'];
         const commandId = `revoke:${typeof key === 'string' && isValidId(key) ? key : randomUUID()}`;
         const r = await o.delivery.revoke(userId, vmId, 'admin', `${reason} (by ${caller.name})`, o.clock.now(), commandId);
+        return send(res, 200, r);
+      }
+      case 'POST /v1/key-revocations': {
+        if (!o.keyRevocation) throw new HttpError(404, `no route ${route}`);
+        const caller = callerOf(req, o.tokenKeys ?? [], o.clock.now());
+        if (caller.kind !== 'admin') throw new ForbiddenError('only administrators revoke key pairs');
+        const body = await readJson(req);
+        const userId = str(body, 'userId');
+        const reason = typeof body.reason === 'string' && body.reason.trim() ? body.reason.trim() : 'revoked by an administrator';
+        const key = req.headers['idempotency-key'];
+        const commandId = `keyrevoke:${typeof key === 'string' && isValidId(key) ? key : randomUUID()}`;
+        const r = await o.keyRevocation.revoke(userId, `${reason} (by ${caller.name})`, o.clock.now(), commandId);
+        log.info('user key pair revoked', { userId, fingerprint: r.fingerprint, credentialsRevoked: r.credentialsRevoked, by: caller.name });
         return send(res, 200, r);
       }
       default:

@@ -68,6 +68,10 @@ export class DeliveryClient {
     return parse(await this.request('POST', '/v1/revocations', { userId, vmId, reason })) as { revoked: boolean; credentialId?: string };
   }
 
+  async revokeKey(userId: string, reason: string): Promise<{ revoked: boolean; fingerprint?: string; credentialsRevoked: number }> {
+    return parse(await this.request('POST', '/v1/key-revocations', { userId, reason })) as { revoked: boolean; fingerprint?: string; credentialsRevoked: number };
+  }
+
   close(): void {
     this.agent.destroy();
   }

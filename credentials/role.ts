@@ -17,6 +17,7 @@ import { startDashboard, type Dashboard, type StartDashboardOptions } from '../d
 import { createProducer, runConsumer, type Producer } from '../streams';
 import { createDeliveryServer, listen } from './api';
 import { DeliveryService } from './delivery';
+import { KeyRevocation } from './key-revocation';
 import { CredentialMetrics } from './metrics';
 import { CredentialMinter } from './minter';
 import { loadCredentialsConfig, type CredentialsConfig } from './policy';
@@ -206,7 +207,8 @@ export async function startApiRole(ctx: RoleContext, o: ApiRoleOptions = {}): Pr
   const delivery = new DeliveryService({ store: rt.store, minter: rt.minter, vault: rt.vault, config: rt.config, metrics: rt.metrics, log });
   const allocations = rt.store instanceof EsdbEventStore ? rt.store : undefined;
   const dashboard = startDashboard(ctx, { ...o.dashboard, metrics: rt.metrics, allocations });
-  const server = createDeliveryServer({ tls, delivery, metrics: rt.metrics, clock: ctx.clock, log, health: () => runtimeHealth(rt), tokenKeys, dashboard });
+  const keyRevocation = new KeyRevocation(rt.custodian, rt.vault, delivery);
+  const server = createDeliveryServer({ tls, delivery, metrics: rt.metrics, clock: ctx.clock, log, health: () => runtimeHealth(rt), tokenKeys, dashboard, keyRevocation });
   let port: number;
   try {
     port = await listen(server, o.port ?? ctx.config.ports.api, o.host);

@@ -113,6 +113,7 @@ beforeAll(async () => {
     pin: PIN,
     tls: { cert: tls.serverCert, key: tls.serverKey, ca: tls.caCert },
     tokenKeys: [tokenIssuer.publicKey],
+    dashboard: { feeds: false },
   });
   alice = client(`user.${U1}`);
   bob = client(`user.${U2}`);
@@ -250,6 +251,23 @@ describe('credential delivery on the real event store and SoftHSM2', () => {
     const late = withToken(`user.${U2}`, T0 / 1000 - 1);
     await expect(late.requestAccess(U2, 'vm-tok')).rejects.toThrow(/invalid or expired/);
     for (const c of [u, a, late]) c.close();
+  });
+
+  test('an admin revokes a user key pair: its private half is gone from the HSM, the next request is sealed for a new pair', async () => {
+    clock.set(T0 + 8 * MIN);
+    const before = await alice.requestAccess(U1, 'vm-kr');
+    await expect(alice.revokeKey(U1, 'mine')).rejects.toThrow(/only administrators/);
+    const r = await admin.revokeKey(U1, 'laptop lost');
+    expect(r).toMatchObject({ revoked: true, fingerprint: before.credential.kid });
+    expect(r.credentialsRevoked).toBeGreaterThanOrEqual(1);
+    expect((await api.runtime.hsm.findKeys({ label: userKeyLabel(U1) })).filter((k) => k.keyClass === 'private')).toHaveLength(0);
+    await expect(decrypt(U1, before)).rejects.toThrow();
+    clock.set(T0 + 9 * MIN);
+    const after = await alice.requestAccess(U1, 'vm-kr');
+    expect(after.source).toBe('refreshed');
+    expect(after.credential.kid).not.toBe(before.credential.kid);
+    expect((await decrypt(U1, after)).username).toBe(U1);
+    expect(await streamTypes(`userkey-${U1}`)).toEqual(['KeyPairGenerated', 'KeyPairRevoked', 'KeyPairGenerated']);
   });
 
   test('no client certificate: 401; health and metrics need none; TLS 1.2 is refused', async () => {
