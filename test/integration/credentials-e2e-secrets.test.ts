@@ -104,7 +104,7 @@ beforeAll(async () => {
   ctx = { config: cfg, log: createLogger({}, { write: (l) => logs.push(l), level: 'debug' }), metrics: new MetricsRegistry(), clock, groupPrefix: `${ns}-` };
   const hsmOpts = { hsmModule: mod, tokenLabel: 'cred-e2e', pin: PIN };
   provisionerRole = await startProvisionerRole(ctx, { ...hsmOpts, namespace: ns, sweepEveryMs: 3_600_000 });
-  api = await startApiRole(ctx, { ...hsmOpts, port: 0 });
+  api = await startApiRole(ctx, { ...hsmOpts, port: 0, dashboard: { namespace: ns } });
   producer = createProducer({ kafka: cfg.kafka, registryUrl: cfg.schemaRegistry.url, namespace: ns, clientId: `e2e-${run}` });
   await producer.connect();
 });
