@@ -7,7 +7,7 @@ import { EsdbEventStore } from '../eventstore/client';
 import type { EventStorePort } from '../eventstore/port';
 import type { WorkloadRisk } from '../schemas/types';
 import { useLocalSoftHsm } from '../stack/softhsm';
-import { createProducer, done, retry, runConsumer, toDlq } from '../streams';
+import { createProducer, done, retry, runConsumer } from '../streams';
 import { LeadTimeScheduler } from './lead-time';
 import { HsmOrchestrator } from './orchestrator';
 import { pkcs11PartitionOps } from './partition-ops';
@@ -107,9 +107,11 @@ export async function startHsmRole(ctx: RoleContext, o: HsmRoleOptions = {}): Pr
         await handle(rec.value);
         return done();
       } catch (err) {
-        if (isRetriable(err)) return retry(err);
-        log.error('workload record cannot be handled', { clientNetworkId: rec.value.clientNetworkId, error: err });
-        return toDlq('hsm-orchestration-failed', err instanceof Error ? err.message : String(err));
+        // Retriable (HSM or event store down, a lost race): retried for as long as it takes.
+        // Anything else (a missing partition token, a pool file that no longer fits) is retried a
+        // few times by the consumer and then DLQ'd as retries-exhausted, with the message.
+        if (!isRetriable(err)) log.error('workload record failed', { clientNetworkId: rec.value.clientNetworkId, error: err });
+        return retry(err);
       }
     },
   });
