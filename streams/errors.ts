@@ -45,6 +45,13 @@ export function registryError(err: unknown, what: string): ForesightError {
   return new InvalidInputError(`schema registry refused ${what} (HTTP ${status}): ${msg}`, err);
 }
 
+/**
+ * The group or the transaction coordinator is moving (a rebalance, a coordinator fail-over, a
+ * previous transaction still closing): kafkajs marks these not retriable because the consumer
+ * must rejoin first, but the work itself should be tried again, not abandoned.
+ */
+const GROUP_IN_FLUX = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE', 'COORDINATOR_LOAD_IN_PROGRESS', 'CONCURRENT_TRANSACTIONS']);
+
 /** kafkajs errors to ours: anything kafkajs marks retriable, and connection loss, is Unavailable. */
 export function kafkaError(err: unknown, what: string): ForesightError {
   if (err instanceof ForesightError) return err;
@@ -57,7 +64,8 @@ export function kafkaError(err: unknown, what: string): ForesightError {
     e?.retriable === true ||
     e?.cause?.retriable === true ||
     /^KafkaJS(Connection|ConnectionClosed|RequestTimeout|NumberOfRetriesExceeded|BrokerNotFound|NoBrokerAvailable|Timeout|LockTimeout|GroupCoordinatorNotFound|MetadataNotLoaded|TopicMetadataNotLoaded)(Error)?$/.test(name) ||
-    NETWORK_CODES.test(msg);
+    NETWORK_CODES.test(msg) ||
+    GROUP_IN_FLUX.has(e?.type ?? '');
   if (unavailable) return new UnavailableError('kafka', `${what}: ${msg}`, err);
   return new ForesightError('KAFKA', `kafka: ${what}: ${msg}`, { retriable: false, cause: err });
 }
