@@ -31,6 +31,7 @@ import {
   type Serde,
   type TxOutput,
 } from '../streams';
+import { coPartitionedAssigner } from './assigner';
 import { createTables, resolveOptions, type GlobalTables, type ProjectionOptions } from './engines';
 import { Task, taskIdOf, taskKindOf, type InputRecord, type InputTopic } from './task';
 import { readTable, readTopic, type TopicReader } from './topic-reader';
@@ -156,6 +157,8 @@ export async function startProjections(opts: ProjectionsRoleOptions): Promise<Ru
       topics: INPUT_TOPICS,
       namespace: opts.namespace,
       fromBeginning: true,
+      // vm-access p and user-activity p feed one task: they must go to the same member.
+      partitionAssigners: [coPartitionedAssigner],
       serde,
       clock,
       log,

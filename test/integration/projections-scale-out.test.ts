@@ -1,9 +1,10 @@
 import { startProjections, type RunningProjections } from '../../projections/role';
+import type { JsonlRecord } from '../../schemas/types';
 import { byEventId, cfg, collectFeatures, isStreamInput, publish, smallTelemetry, uniqueNamespace, waitFor } from './projections-support';
 
-jest.setTimeout(300_000);
+jest.setTimeout(400_000);
 
-async function runAlone(ns: string, records: ReturnType<typeof smallTelemetry>) {
+async function runAlone(ns: string, records: readonly JsonlRecord[]) {
   const inputs = records.filter(isStreamInput).length;
   const role = await startProjections({ config: cfg, namespace: ns, groupId: `${ns}-g`, instanceId: 'solo', idleMs: 3_600_000 });
   const out = await collectFeatures(ns);
@@ -19,28 +20,50 @@ async function runAlone(ns: string, records: ReturnType<typeof smallTelemetry>) 
 }
 
 describe('projections role scaled out', () => {
-  it('given two instances in one group joining while work is under way, then together they emit what one instance emits, each once', async () => {
+  it('given instances joining and leaving between three parts of the stream, then together they emit what one instance emits, each once', async () => {
     const records = smallTelemetry(41);
     const ref = uniqueNamespace('proj-solo');
     await publish(ref, records);
     const expected = await runAlone(ref, records);
 
-    const ns = uniqueNamespace('proj-pair');
-    await publish(ns, records);
+    // Three parts by event time; the tables (vm-state, jobs) go with the first.
+    const t = records.map((r) => (r.value as { timestamp: number }).timestamp);
+    const [lo, hi] = [Math.min(...t), Math.max(...t)];
+    const cut = (f: number) => lo + (hi - lo) * f;
+    const part = (a: number, b: number) => records.filter((r) => !isStreamInput(r) ? a === 0 : (r.value as { timestamp: number }).timestamp >= cut(a) && (b === 1 || (r.value as { timestamp: number }).timestamp < cut(b)));
+    const parts = [part(0, 0.4), part(0.4, 0.7), part(0.7, 1)];
+    expect(parts.reduce((n, p) => n + p.length, 0)).toBe(records.length);
+    const inputsUpTo = (k: number) => parts.slice(0, k + 1).flat().filter(isStreamInput).length;
+
+    const ns = uniqueNamespace('proj-many');
+    await publish(ns, parts[0]);
     const out = await collectFeatures(ns);
-    const roles: RunningProjections[] = [];
+    const roles = new Map<string, RunningProjections>();
+    const start = async (id: string) => roles.set(id, await startProjections({ config: cfg, namespace: ns, groupId: `${ns}-g`, instanceId: id, idleMs: 3_600_000 }));
+    const processed = () => [...roles.values()].reduce((n, r) => n + r.counters().records, 0);
     try {
-      roles.push(await startProjections({ config: cfg, namespace: ns, groupId: `${ns}-g`, instanceId: 'one', idleMs: 3_600_000 }));
-      await waitFor('the first instance to start', () => roles[0].counters().records > 0, 60_000);
-      roles.push(await startProjections({ config: cfg, namespace: ns, groupId: `${ns}-g`, instanceId: 'two', idleMs: 3_600_000 }));
+      await start('a');
+      await waitFor('part one', () => processed() >= inputsUpTo(0), 120_000);
+      // Four members: 6 partitions do not divide among them, so co-partitioning is the assigner's doing.
+      await Promise.all(['b', 'c', 'd'].map(start));
+      await Promise.all([...roles.values()].map((r) => r.ready));
+      await publish(ns, parts[1]);
+      await waitFor('part two', () => processed() >= inputsUpTo(1), 120_000);
+      // b and c leave: their partitions go back to a and d, whose state for them is now stale.
+      await roles.get('b')!.stop();
+      await roles.get('c')!.stop();
+      await publish(ns, parts[2]);
       await waitFor('every feature', () => out.features.length >= expected.length, 180_000);
       await new Promise((r) => setTimeout(r, 2000));
+
       const ids = out.features.map((f) => f.eventId);
       expect(new Set(ids).size).toBe(ids.length);
       expect(byEventId(out.features)).toEqual(byEventId(expected));
+      const restores = roles.get('a')!.counters().restores + roles.get('d')!.counters().restores;
+      process.stderr.write(`projections scale-out: changelog restores after rebalances ${restores}\n`);
     } finally {
       await out.consumer.stop();
-      await Promise.all(roles.map((r) => r.stop()));
+      await Promise.all([...roles.values()].map((r) => r.stop()));
     }
   });
 });
