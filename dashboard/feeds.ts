@@ -27,6 +27,8 @@ export interface AllocationSource {
 export interface FeedOptions {
   kafka?: { connection: KafkaConnection; registryUrl: string; groupId: string; namespace?: string };
   allocations?: AllocationSource;
+  /** Stream-name prefixes of the allocation streams to show; default every `allocation-` stream. */
+  allocationPrefixes?: string[];
   metrics?: CredentialMetrics;
   clock: Clock;
   sampleMs?: number;
@@ -137,7 +139,7 @@ export function startDashboardFeeds(model: DashboardModel, o: FeedOptions): { st
     if (stopped || !allocations) return;
     model.resetAllocations();
     model.setFeed('eventStore', { state: attempt ? 'reconnecting' : 'starting' });
-    sub = allocations.subscribeByStreamPrefix(['allocation-'], {
+    sub = allocations.subscribeByStreamPrefix(o.allocationPrefixes ?? ['allocation-'], {
       onEvent(e) {
         const a = toAllocationEvent(e);
         try {

@@ -21,6 +21,8 @@ export interface StartDashboardOptions {
   metrics?: CredentialMetrics;
   /** The event store adapter (EsdbEventStore); without it the pool shows forecasts only. */
   allocations?: AllocationSource;
+  /** Only these allocation streams (prefixes, e.g. `allocation-acme`); default all. */
+  allocationPrefixes?: string[];
   namespace?: string;
   /** Feeds off: the page and an empty model only (tests of the routes). */
   feeds?: boolean;
@@ -56,6 +58,7 @@ export function startDashboard(ctx: RoleContext, o: StartDashboardOptions = {}):
             namespace: o.namespace,
           },
           allocations: o.allocations,
+          allocationPrefixes: o.allocationPrefixes,
           metrics: o.metrics,
           clock: ctx.clock,
           sampleMs: o.sampleMs,

@@ -174,7 +174,7 @@
     });
     box.appendChild(legend);
     if (!p.networks.length) { box.appendChild(empty('no client network forecasts or allocations yet')); return box; }
-    var W = 320, L = 92, row = 26, H = p.networks.length * row + 18;
+    var W = 320, L = 104, row = 26, H = p.networks.length * row + 18;
     var max = 1;
     p.networks.forEach(function (n) { max = Math.max(max, n.allocatedOpsPerSec, n.predictedPeakOpsPerSec, n.measuredOpsPerSec); });
     max = niceMax(max);
@@ -183,7 +183,7 @@
     p.networks.forEach(function (n, i) {
       var y = i * row + 4;
       var g = s('g', { 'data-network': n.clientNetworkId });
-      g.appendChild(s('text', { x: L - 6, y: y + 13, 'text-anchor': 'end' }, trunc(n.clientNetworkId, 13)));
+      g.appendChild(s('text', { x: L - 6, y: y + 13, 'text-anchor': 'end' }, trunc(n.clientNetworkId, 16)));
       g.appendChild(s('rect', { x: L, y: y + 2, width: Math.max(0, X(n.allocatedOpsPerSec) - L), height: 16, rx: 2, fill: COLORS.allocated, opacity: 0.85 }));
       g.appendChild(s('rect', { x: L, y: y + 8, width: Math.max(0, X(n.measuredOpsPerSec) - L), height: 4, fill: COLORS.measured }));
       g.appendChild(s('line', { x1: X(n.predictedPeakOpsPerSec), x2: X(n.predictedPeakOpsPerSec), y1: y, y2: y + 20, stroke: COLORS.predicted, 'stroke-width': 3 }));
