@@ -54,6 +54,49 @@ function describe(t: Type): string {
   return `a ${o.type ?? 'value'}${o.name ? ` (${o.name})` : ''}`;
 }
 
+/** A top-level enum field whose writer knows symbols our reader does not. */
+interface EnumGuard {
+  field: string;
+  known: Set<string>;
+}
+
+function topLevelEnums(t: Type): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const s = t.schema() as { fields?: Array<{ name: string; type: unknown }> };
+  for (const f of s.fields ?? []) {
+    const branches = Array.isArray(f.type) ? f.type : [f.type];
+    for (const b of branches) {
+      const e = b as { type?: string; symbols?: string[] };
+      if (e && e.type === 'enum' && e.symbols) out.set(f.name, e.symbols);
+    }
+  }
+  return out;
+}
+
+/**
+ * Avro would read a symbol our enum lacks as the enum's default (OTHER, UNKNOWN): a silent
+ * change of meaning. Such records go to the DLQ instead (reason `invalid`), their bytes kept for
+ * a replay once our schema knows the symbol.
+ */
+function enumGuards(reader: Type, writer: Type): EnumGuard[] {
+  const ours = topLevelEnums(reader);
+  const guards: EnumGuard[] = [];
+  for (const [field, symbols] of topLevelEnums(writer)) {
+    const known = ours.get(field);
+    if (known && symbols.some((x) => !known.includes(x))) guards.push({ field, known: new Set(known) });
+  }
+  return guards;
+}
+
+function unknownSymbols(written: Record<string, unknown>, guards: EnumGuard[], schemaId: number): void {
+  for (const g of guards) {
+    const v = written[g.field];
+    if (typeof v === 'string' && !g.known.has(v)) {
+      throw new BadRecordError('invalid', `${g.field}: unknown enum symbol "${v}" (schema id ${schemaId}); known: ${[...g.known].join(', ')}`);
+    }
+  }
+}
+
 export interface Decoded<T extends Topic> {
   value: TopicRecords[T];
   schemaId: number;
@@ -90,7 +133,7 @@ export function createSerde(opts: {
   const readers = new Map<Topic, Type>();
   const ids = new Map<string, Promise<number>>();
   const writers = new Map<number, Promise<Type>>();
-  const resolvers = new Map<string, Resolver | null>();
+  const resolvers = new Map<string, { resolver: Resolver | null; guards: EnumGuard[] }>();
 
   const readerType = (topic: Topic): Type => {
     let t = readers.get(topic);
@@ -146,21 +189,24 @@ export function createSerde(opts: {
       const writer = await writerType(schemaId);
       const reader = readerType(topic);
       const key = `${topic}/${schemaId}`;
-      let resolver = resolvers.get(key);
-      if (resolver === undefined) {
+      let entry = resolvers.get(key);
+      if (entry === undefined) {
         try {
-          resolver = writer.equals(reader) ? null : reader.createResolver(writer);
+          entry = writer.equals(reader) ? { resolver: null, guards: [] } : { resolver: reader.createResolver(writer), guards: enumGuards(reader, writer) };
         } catch (err) {
           throw new BadRecordError('incompatible-schema', `schema id ${schemaId} cannot be read as ${topic}: ${(err as Error).message}`, err);
         }
-        resolvers.set(key, resolver);
+        resolvers.set(key, entry);
       }
+      let value: unknown;
       try {
-        const value = resolver ? reader.fromBuffer(payload, resolver) : reader.fromBuffer(payload);
-        return { value: value as TopicRecords[T], schemaId };
+        if (entry.guards.length) unknownSymbols(writer.fromBuffer(payload) as Record<string, unknown>, entry.guards, schemaId);
+        value = entry.resolver ? reader.fromBuffer(payload, entry.resolver) : reader.fromBuffer(payload);
       } catch (err) {
+        if (err instanceof BadRecordError) throw err;
         throw new BadRecordError('undecodable', `bytes do not decode with schema id ${schemaId}: ${(err as Error).message}`, err);
       }
+      return { value: value as TopicRecords[T], schemaId };
     },
   };
 }

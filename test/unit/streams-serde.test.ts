@@ -85,6 +85,18 @@ describe('decode', () => {
     expect(out.value).toEqual(access);
   });
 
+  it('refuses an enum symbol our schema does not know rather than reading it as the default', async () => {
+    const withTeleport = {
+      ...v1,
+      fields: (v1.fields as Array<{ name: string; type: { symbols?: string[] } }>).map((f) => (f.name === 'action' ? { ...f, type: { ...f.type, symbols: [...f.type.symbols!, 'TELEPORT'] } } : f)),
+    };
+    const serde = createSerde({ registryUrl: 'http://unused', client: registryWith({ 5: withTeleport }) });
+    const err = await serde.decode('telemetry.vm-access', bytesOf(withTeleport, { ...access, action: 'TELEPORT' }, 5)).catch((e) => e);
+    expect(err).toMatchObject({ reason: 'invalid', detail: expect.stringMatching(/action: unknown enum symbol "TELEPORT"/) });
+    const ok = await serde.decode('telemetry.vm-access', bytesOf(withTeleport, access, 5));
+    expect(ok.value).toEqual(access);
+  });
+
   it('classifies an unknown schema id, undecodable bytes and a foreign schema for the DLQ', async () => {
     const serde = createSerde({ registryUrl: 'http://unused', client: registryWith({ 1: v1, 3: loadSchema('telemetry.network') }) });
     expect(await reasonOf(serde.decode('telemetry.vm-access', frame(99, Buffer.from([1, 2]))))).toBe('unknown-schema-id');
