@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { loadConfig } from '../../core/config';
 import { replay } from '../../eventstore/audit';
 import { EsdbEventStore } from '../../eventstore/client';
@@ -9,6 +11,7 @@ import { openPkcs11Module } from '../../hsm/pkcs11';
 import { parsePolicy } from '../../hsm/policy';
 import { parsePoolConfig, type PoolConfig } from '../../hsm/pool-config';
 import type { HsmModule } from '../../hsm/ports';
+import { readSecret } from '../../hsm/secrets';
 import type { AdminAlert, WorkloadRisk } from '../../schemas/types';
 import { tempSoftHsm, type TempSoftHsm } from '../support/softhsm-temp';
 
@@ -111,6 +114,17 @@ test('allocation, baseline keys, restart from events, risk-driven rotation and e
     'ScaleOutRecommended',
     'PartitionConfigured',
   ]);
+  // no PIN (user or officer) of any partition in any event, its metadata, or an alert
+  const pins = fs
+    .readdirSync(path.join(hsm.dir, 'secrets', 'partitions'))
+    .map((f) => readSecret({ file: path.join(hsm.dir, 'secrets', 'partitions', f) }));
+  expect(pins.length).toBe(4);
+  const written: string[] = alerts.map((a) => JSON.stringify(a));
+  for (const stream of [`allocation-${net}`, `hsm-it${run}-s`, `hsm-it${run}-g`]) {
+    for await (const e of store.readStream(stream)) written.push(JSON.stringify(e.data), JSON.stringify(e.metadata));
+  }
+  for (const pin of pins) expect(written.some((w) => w.includes(pin))).toBe(false);
+
   const cats: string[] = [];
   for await (const e of replay(store, { category: 'hsm' })) if (e.stream.startsWith(`hsm-it${run}`)) cats.push(`${e.stream}:${e.type}`);
   expect(cats.sort()).toEqual([`hsm-it${run}-g:PartitionAssigned`, `hsm-it${run}-s:PartitionAssigned`]);
