@@ -139,8 +139,14 @@ export function startDashboardFeeds(model: DashboardModel, o: FeedOptions): { st
     if (stopped || !allocations) return;
     model.resetAllocations();
     model.setFeed('eventStore', { state: attempt ? 'reconnecting' : 'starting' });
+    let live = false;
+    const markLive = () => {
+      if (!live) model.setFeed('eventStore', { state: 'live' });
+      live = true;
+    };
     sub = allocations.subscribeByStreamPrefix(o.allocationPrefixes ?? ['allocation-'], {
       onEvent(e) {
+        markLive();
         const a = toAllocationEvent(e);
         try {
           if (a) model.allocation(a, e.id);
@@ -148,16 +154,17 @@ export function startDashboardFeeds(model: DashboardModel, o: FeedOptions): { st
           log.warn('allocation event not shown', { stream: e.stream, type: e.type, error: err });
         }
       },
-      onCaughtUp: () => model.setFeed('eventStore', { state: 'live' }),
+      onCaughtUp: markLive,
       onError(err) {
         if (stopped) return;
+        live = false;
         model.setFeed('eventStore', { state: 'reconnecting', detail: err.message.split('\n')[0] });
         log.warn('dashboard event store feed failed; resubscribing', { error: err });
         void pause(backoffDelay(attempt, rp)).then(() => subscribe(attempt + 1));
       },
     });
-    // Not every server reports caught-up; the subscription being open is what "live" can promise.
-    if (!attempt) model.setFeed('eventStore', { state: 'live' });
+    // Not every server reports caught-up: a first subscription that opened counts as live.
+    if (!attempt) markLive();
   };
   if (allocations) subscribe(0);
   else model.setFeed('eventStore', { state: 'off' });
