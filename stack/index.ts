@@ -243,7 +243,8 @@ export async function down(cfg: Config, o: { purge?: boolean; only?: string[] } 
     const stopped: string[] = [];
     await Promise.all(
       ['registry', 'eventstore', 'kafka'].filter((c) => !o.only || o.only.includes(c)).map(async (c) => {
-        if (await stopRecorded(l.run, c)) {
+        // Kafka may spend a while writing its class-data archive on its first exit.
+        if (await stopRecorded(l.run, c, c === 'kafka' ? 90_000 : 30_000)) {
           stopped.push(c);
           say(`${c}: stopped`);
         }
