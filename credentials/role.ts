@@ -14,7 +14,7 @@ import type { HsmModule, HsmSession } from '../hsm/ports';
 import { readHsmManifest, readTokenPin, useLocalSoftHsm } from '../stack/softhsm';
 import { tlsPaths } from '../stack/certs';
 import { startDashboard, type Dashboard, type StartDashboardOptions } from '../dashboard';
-import { createProducer, runConsumer, type Producer } from '../streams';
+import { createProducer, ensureStreams, runConsumer, type Producer } from '../streams';
 import { createDeliveryServer, listen } from './api';
 import { DeliveryService } from './delivery';
 import { KeyRevocation } from './key-revocation';
@@ -123,6 +123,8 @@ export interface ProvisionerRoleOptions extends RuntimeOptions {
 /** `run --role provisioner`: consumes risk.access, sweeps expired credentials periodically. */
 export async function startProvisionerRole(ctx: RoleContext, o: ProvisionerRoleOptions = {}): Promise<RunningRole & { provisioner: Provisioner; runtime: CredentialsRuntime }> {
   const log = ctx.log.child({ role: 'provisioner' });
+  // Topics and schemas this role reads and writes exist first (idempotent, retried while Kafka starts).
+  await ensureStreams(ctx.config, { namespace: o.namespace, topics: ['risk.access', 'alerts.admin', 'notifications.user'], log });
   const rt = await openCredentialsRuntime(ctx.config, ctx.metrics, o);
   const kafka = ctx.config.kafka;
   const registryUrl = ctx.config.schemaRegistry.url;
