@@ -147,7 +147,8 @@
   }
 
   function drawDelivery(d, bucketMs) {
-    $('kpi-hit').textContent = pct(d.hitRate);
+    var served = d.requests['pre-provisioned'] + d.requests.refreshed + d.requests['on-demand'];
+    $('kpi-hit').textContent = served ? pct(d.hitRate) : '–';
     $('kpi-lat').textContent = d.p50Ms === null ? '–' : ms(d.p50Ms).replace(' ms', '') + ' / ' + ms(d.p99Ms);
     var r = d.requests, total = r['pre-provisioned'] + r.refreshed + r['on-demand'];
     $('kpi-req').textContent = num(total);
@@ -225,7 +226,8 @@
     var box = el('div', { class: 'feeds', id: 'feeds' });
     Object.keys(feeds).sort().forEach(function (name) {
       var f = feeds[name];
-      box.appendChild(el('span', { class: 'pill ' + f.state, title: f.detail || f.state }, name + ': ' + f.state));
+      var why = f.state !== 'live' && f.detail ? ' — ' + trunc(f.detail, 60) : '';
+      box.appendChild(el('span', { class: 'pill ' + f.state, title: f.detail || f.state }, name + ': ' + f.state + why));
     });
     $('feeds').replaceWith(box);
   }
