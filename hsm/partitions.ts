@@ -27,18 +27,16 @@ function hsmFor(config: PoolConfig, label: string) {
 /** Makes sure the partition's token exists (creating it where the pool allows), returns nothing secret. */
 export async function ensurePartitionToken(module: HsmModule, config: PoolConfig, label: string): Promise<'existing' | 'created'> {
   const hsm = hsmFor(config, label);
-  const present = (await module.listTokens()).some((t) => t.initialized && t.label === label);
+  const has = async () => (await module.listTokens()).some((t) => t.initialized && t.label === label);
+  // Another process may have made it since this one initialised the module: look again after a
+  // re-initialisation before creating, or there would be two tokens with one label.
+  const present = (await has()) || (await module.reinitialize(), await has());
   const pinFile = partitionPinFile(config, label);
   if (present) {
     if (!fs.existsSync(pinFile)) throw new ConfigError(`partition token ${label} exists but its PIN file ${pinFile} is missing; restore it or re-create the partition`);
     return 'existing';
   }
-  if (!hsm.createPartitions) {
-    // Maybe another process created it since the module was initialised.
-    await module.reinitialize();
-    if ((await module.listTokens()).some((t) => t.initialized && t.label === label)) return 'existing';
-    throw new TokenNotFoundError(label, hsm.module);
-  }
+  if (!hsm.createPartitions) throw new TokenNotFoundError(label, hsm.module);
   fs.mkdirSync(path.dirname(pinFile), { recursive: true, mode: 0o700 });
   const soPin = randomBytes(18).toString('base64url');
   const userPin = randomBytes(18).toString('base64url');

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ForbiddenError } from '../../core/errors';
@@ -18,7 +19,7 @@ import { openPkcs11Module } from '../../hsm/pkcs11';
 import { parsePoolConfig, partitionPinFile, type PoolConfig } from '../../hsm/pool-config';
 import type { HsmModule, HsmSession } from '../../hsm/ports';
 import { PROFILES } from '../../hsm/risk-profile';
-import { readSecret } from '../../hsm/secrets';
+import { readSecret, writeSecretFile } from '../../hsm/secrets';
 import { tempSoftHsm, type TempSoftHsm } from '../support/softhsm-temp';
 
 // Partitions as separate SoftHSM2 tokens: isolation, baseline keys and rotation on the real module.
@@ -32,7 +33,7 @@ beforeAll(async () => {
   hsm = tempSoftHsm('fs-hsm-part-');
   config = parsePoolConfig(
     `tiers: [{ name: silver, partitionOpsPerSecond: 500 }]
-hsms: [{ id: iso-1, tier: silver, partitionCapacity: 2, createPartitions: true }]`,
+hsms: [{ id: iso-1, tier: silver, partitionCapacity: 3, createPartitions: true }]`,
     'pool.yaml',
     { module: hsm.modulePath, home: hsm.dir },
   );
@@ -136,6 +137,22 @@ test('quarantine freezes every key in the token; lifting it gives the current ve
   expect((await a.sign(sign, Buffer.from('m'))).length).toBe(64);
   const oldSign = (await a.findKeys({ label: 'root-sign/v1', keyClass: 'private' }))[0];
   await expect(a.sign(oldSign, Buffer.from('m'))).rejects.toBeInstanceOf(ForbiddenError);
+});
+
+test('a partition token another process created is found (after a re-initialisation), not created twice', async () => {
+  const label = 'iso-1-p03';
+  writeSecretFile(partitionPinFile(config, label), 'user-pin-p03');
+  writeSecretFile(partitionPinFile(config, label, true), 'so-pin-p03');
+  execFileSync(process.execPath, [path.join(__dirname, '..', 'support', 'softhsm-init-token.js'), hsm.modulePath, label], {
+    env: { ...process.env, SOFTHSM2_CONF: hsm.conf, HSM_SO_PIN: 'so-pin-p03', HSM_USER_PIN: 'user-pin-p03' },
+  });
+  expect(await ensurePartitionToken(mod, config, label)).toBe('existing');
+  expect((await mod.listTokens()).filter((t) => t.label === label)).toHaveLength(1);
+  const s = await openPartition(mod, config, label);
+  expect(await s.findKeys({})).toEqual([]);
+  await s.close();
+  // the sessions opened before the re-initialisation carry on
+  expect((await a.findKeys({ labelPrefix: 'root-wrap/' })).length).toBeGreaterThan(0);
 });
 
 test('release wipes the partition so the next client inherits nothing', async () => {
