@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { silentLogger, type Logger } from '../core/log';
+import { withRetry } from '../core/retry';
 import { headersToStrings } from '../streams/dlq';
 import { kafkaError } from '../streams/errors';
 import { createKafka, type KafkaConnection } from '../streams/kafka';
@@ -39,16 +40,21 @@ export interface ReaderOptions {
 export async function readTopic(opts: ReaderOptions): Promise<TopicReader> {
   const log = opts.log ?? silentLogger;
   const kafka = createKafka(opts.kafka, 'foresight-projections-reader', log);
-  const admin = kafka.admin();
-  let ends: Array<{ partition: number; high: string; low: string }>;
-  try {
-    await admin.connect();
-    ends = await admin.fetchTopicOffsets(opts.topic);
-  } catch (err) {
-    throw kafkaError(err, `read end offsets of ${opts.topic}`);
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
+  // Leaders of a just-created topic can take a moment to settle: that error is retriable.
+  const ends = await withRetry(
+    async () => {
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        return await admin.fetchTopicOffsets(opts.topic);
+      } catch (err) {
+        throw kafkaError(err, `read end offsets of ${opts.topic}`);
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+    },
+    { retries: 8, initialMs: 200, maxMs: 3000 },
+  );
   const target = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]));
   const position = new Map<number, bigint>();
   let done!: () => void;
