@@ -59,3 +59,4 @@ export type { KafkaConnection } from './kafka';
 export * from './transactional';
 export * from './reader';
 export * from './jsonl';
+export * from './replay';

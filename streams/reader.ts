@@ -23,6 +23,11 @@ export interface ReadOptions {
   timeoutMs?: number;
   /** Called per message, in order within a partition; return false to stop. */
   onMessage?(m: RawMessage): boolean | void | Promise<boolean | void>;
+  /**
+   * Stop once nothing has arrived for this long (ms) after joining: "read what is there now"
+   * without knowing end offsets (transaction markers make those a poor guide).
+   */
+  idleMs?: number;
   /** Stop when this aborts (SIGINT in `alerts tail`). */
   signal?: AbortSignal;
   log?: Logger;
@@ -44,6 +49,14 @@ export async function readTopic(conn: KafkaConnection, topic: string, opts: Read
   const timer = opts.timeoutMs !== undefined ? setTimeout(stop, opts.timeoutMs) : undefined;
   opts.signal?.addEventListener('abort', () => stop(), { once: true });
   if (opts.signal?.aborted) stop();
+  let lastActivity = 0;
+  const idle =
+    opts.idleMs !== undefined
+      ? setInterval(() => {
+          if (lastActivity && Date.now() - lastActivity >= opts.idleMs!) stop();
+        }, Math.min(250, opts.idleMs))
+      : undefined;
+  consumer.on(consumer.events.GROUP_JOIN, () => (lastActivity = Date.now()));
   try {
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning ?? false });
@@ -63,6 +76,7 @@ export async function readTopic(conn: KafkaConnection, topic: string, opts: Read
         };
         out.push(msg);
         const more = opts.onMessage ? await opts.onMessage(msg) : undefined;
+        lastActivity = Date.now();
         if (more === false || (opts.max !== undefined && out.length >= opts.max)) {
           done = true;
           stop();
@@ -77,6 +91,7 @@ export async function readTopic(conn: KafkaConnection, topic: string, opts: Read
     throw kafkaError(err, `read ${topic}`);
   } finally {
     if (timer) clearTimeout(timer);
+    if (idle) clearInterval(idle);
     await consumer.disconnect().catch(() => undefined);
     const admin = kafka.admin();
     await admin

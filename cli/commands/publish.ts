@@ -1,16 +1,18 @@
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import { loadConfig } from '../../core/config';
-import { ForesightError } from '../../core/errors';
+import { ForesightError, InvalidInputError } from '../../core/errors';
 import { TOPICS, type Topic } from '../../schemas';
-import { checkLine, createProducer, createSerde, ensureStreams, type CheckedLine, type LineCheckOptions } from '../../streams';
+import { checkLine, createProducer, createSerde, ensureStreams, physicalTopic, replayDlq, type CheckedLine, type LineCheckOptions } from '../../streams';
 import { has, parseArgs, str, UsageError } from '../args';
 
 export const summary = 'JSON lines in, Avro records out to Kafka, checked against the registered schemas first';
 
 const USAGE = 'foresight publish --file FILE.jsonl [--topic T] [--dry-run] [--json] [--namespace NS]';
+const DLQ_USAGE = 'foresight publish --from-dlq --topic T [--reason R] [--dry-run] [--json] [--namespace NS]';
 
 export const help = `usage: ${USAGE}
+       ${DLQ_USAGE}
 
 Reads one record a line: {"topic": "<topic>", "key": "<key>", "value": {...fields of the topic's schema...}}
 (the format of 'simulate --out' and 'alerts tail --json'). Every line is checked first, against
@@ -27,6 +29,10 @@ what was sent: records per topic and the schema id used.
   --json         print the summary as one JSON object
   --namespace NS send to NS.<topic> instead of <topic> (separate runs, tests, demos)
 
+--from-dlq sends the records of <T>.dlq back to T unchanged (after fixing what refused them:
+the schema, a producer), optionally only those with dlq.reason R; records still bad return
+to the DLQ. Consumers are idempotent by eventId, so a second replay repeats nothing downstream.
+
 topics: ${TOPICS.join(', ')}
 Reads KAFKA_BROKERS and SCHEMA_REGISTRY_URL (default: the local stack).`;
 
@@ -40,8 +46,10 @@ async function* lines(file: string): AsyncGenerator<[number, string]> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ['file', 'topic', 'namespace'], switches: ['dry-run', 'json'] }, USAGE);
+  const args = parseArgs(argv, { values: ['file', 'topic', 'namespace', 'reason'], switches: ['dry-run', 'json', 'from-dlq'] }, USAGE);
   if (args.positional.length) throw new UsageError(`unexpected argument "${args.positional[0]}"; usage: ${USAGE}`);
+  if (has(args, 'from-dlq')) return fromDlq(args);
+  if (str(args, 'reason') !== undefined) throw new UsageError(`--reason goes with --from-dlq; usage: ${DLQ_USAGE}`);
   const file = str(args, 'file');
   if (!file) throw new UsageError(`--file is required; usage: ${USAGE}`);
   if (file !== '-' && !fs.existsSync(file)) throw new UsageError(`--file ${file}: no such file`);
@@ -64,8 +72,7 @@ export async function run(argv: string[]): Promise<number> {
 
 async function publish(file: string, onlyTopic: Topic | undefined, args: ReturnType<typeof parseArgs>): Promise<number> {
   const cfg = loadConfig();
-  const namespace = str(args, 'namespace');
-  if (namespace !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(namespace)) throw new UsageError(`--namespace ${namespace}: use letters, digits, '.', '_' or '-'`);
+  const namespace = namespaceOf(args);
   const serde = createSerde({ registryUrl: cfg.schemaRegistry.url });
   const opts: LineCheckOptions = { onlyTopic, now: Date.now(), readerType: (t) => serde.readerType(t) };
 
@@ -133,6 +140,39 @@ async function publish(file: string, onlyTopic: Topic | undefined, args: ReturnT
     await producer.disconnect();
   }
   report(args, { sent, checked: total, skipped, perTopic, schemaIds, dryRun: false });
+  return 0;
+}
+
+function namespaceOf(args: ReturnType<typeof parseArgs>): string | undefined {
+  const namespace = str(args, 'namespace');
+  if (namespace !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(namespace)) throw new UsageError(`--namespace ${namespace}: use letters, digits, '.', '_' or '-'`);
+  return namespace;
+}
+
+async function fromDlq(args: ReturnType<typeof parseArgs>): Promise<number> {
+  if (str(args, 'file') !== undefined) throw new UsageError(`--from-dlq reads <topic>.dlq, not a file; drop --file; usage: ${DLQ_USAGE}`);
+  const topic = str(args, 'topic');
+  if (!topic) throw new UsageError(`--from-dlq needs --topic T (the topic whose DLQ to replay); usage: ${DLQ_USAGE}`);
+  if (!TOPICS.includes(topic as Topic)) throw new UsageError(`--topic ${topic} is not a topic; use one of ${TOPICS.join(', ')}`);
+  const cfg = loadConfig();
+  const source = physicalTopic(topic as Topic, namespaceOf(args));
+  const producer = createProducer({ kafka: cfg.kafka, registryUrl: cfg.schemaRegistry.url, clientId: 'foresight-replay' });
+  let r;
+  try {
+    await producer.connect().catch((err) => {
+      throw unreachable(err);
+    });
+    r = await replayDlq(cfg.kafka, producer, source, { reason: str(args, 'reason'), dryRun: has(args, 'dry-run') }).catch((err) => {
+      if (err instanceof InvalidInputError) throw new ForesightError('NO_TOPIC', `${err.message}: nothing was ever refused there`);
+      throw err;
+    });
+  } finally {
+    await producer.disconnect();
+  }
+  const reasons = Object.entries(r.byReason).map(([k, n]) => `${k} ${n}`).join(', ');
+  if (has(args, 'json')) console.log(JSON.stringify({ dryRun: has(args, 'dry-run'), source, ...r }));
+  else if (has(args, 'dry-run')) console.log(`would replay ${Object.values(r.byReason).reduce((a, b) => a + b, 0)} record(s) from ${source}.dlq to ${source}${reasons ? ` (${reasons})` : ''}; ${r.skipped} skipped; nothing sent`);
+  else console.log(`replayed ${r.replayed} record(s) from ${source}.dlq to ${source}${reasons ? ` (${reasons})` : ''}${r.skipped ? `; ${r.skipped} skipped (other reasons)` : ''}`);
   return 0;
 }
 

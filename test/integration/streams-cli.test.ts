@@ -4,9 +4,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { loadConfig } from '../../core/config';
+import { createProducer, dlqHeaders, ensureStreams } from '../../streams';
 
 // `foresight publish` and `foresight alerts tail` as a user runs them, on the real stack.
 const run = promisify(execFile);
+const cfg = loadConfig();
 const bin = path.join(__dirname, '../../bin/foresight.js');
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   run('node', [bin, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }).then(
@@ -54,6 +57,26 @@ describe('publish and alerts tail', () => {
     expect(pub.stderr).toMatch(/2 bad line\(s\) .* nothing was sent/);
     const tail = await cli(['alerts', 'tail', '--namespace', ns, '--from-beginning', '--timeout', '3']);
     expect(tail.stdout).toBe('');
+  });
+
+  it('replays a DLQ with publish --from-dlq, and says what it did', async () => {
+    const ns = `it-cli-${randomUUID().slice(0, 8)}`;
+    const topic = `${ns}.telemetry.vm-access`;
+    await ensureStreams(cfg, { namespace: ns, topics: ['telemetry.vm-access'] });
+    const p = createProducer({ kafka: cfg.kafka, registryUrl: cfg.schemaRegistry.url });
+    const src = (offset: string) => ({ topic, partition: 0, offset });
+    await p.sendRaw(`${topic}.dlq`, [
+      { key: 'u1', value: Buffer.from('x'), headers: dlqHeaders('no-magic-byte', 'first byte is 120', src('0'), 'g') },
+      { key: 'u2', value: Buffer.from('y'), headers: dlqHeaders('invalid', 'userId is empty', src('1'), 'g') },
+    ]);
+    await p.disconnect();
+    const dry = await cli(['publish', '--from-dlq', '--topic', 'telemetry.vm-access', '--namespace', ns, '--reason', 'invalid', '--dry-run']);
+    expect(dry.stdout).toBe(`would replay 1 record(s) from ${topic}.dlq to ${topic} (invalid 1); 1 skipped; nothing sent\n`);
+    const real = await cli(['publish', '--from-dlq', '--topic', 'telemetry.vm-access', '--namespace', ns]);
+    expect(real.stdout).toMatch(new RegExp(`^replayed 2 record\\(s\\) from ${topic}.dlq to ${topic} \\((no-magic-byte 1, invalid 1|invalid 1, no-magic-byte 1)\\)\\n$`));
+    const usage = await cli(['publish', '--from-dlq']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/--from-dlq needs --topic T/);
   });
 
   it('fails in one line naming the fix when the broker is unreachable', async () => {

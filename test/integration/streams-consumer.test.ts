@@ -9,8 +9,10 @@ import {
   frame,
   late,
   readTopic,
+  replayDlq,
   retry,
   runConsumer,
+  toDlq,
   type Outcome,
   type Producer,
   type RunningConsumer,
@@ -147,6 +149,39 @@ describe('consumer wrapper on a real broker', () => {
     expect(c.counters()).toMatchObject({ processed: 1, late: 1, dlq: 0 });
     const [m] = await readTopic(conn, `${ns}.telemetry.vm-access.late`, { fromBeginning: true, max: 1, timeoutMs: 20_000 });
     expect(m.headers).toMatchObject({ 'late.reason': 'window closed at 12:00', 'late.source.topic': `${ns}.telemetry.vm-access`, 'late.source.offset': '1' });
+  });
+
+  it('replays the DLQ to the source topic once the cause is fixed, keeping the record as sent', async () => {
+    const ns = newNs();
+    await ensureStreams(cfg, { namespace: ns, topics: ['telemetry.vm-access'] });
+    const p = createProducer({ kafka: conn, registryUrl, namespace: ns });
+    running.push(p);
+    await p.send('telemetry.vm-access', [access(1), access(2)].map((value) => ({ key: 'k', value, headers: { trace: 't-1' } })));
+    let fixed = false;
+    const accepted: Array<{ id: string; headers: Record<string, string> }> = [];
+    const c = await runConsumer({
+      kafka: conn,
+      registryUrl,
+      namespace: ns,
+      groupId: `${ns}-g`,
+      topics: ['telemetry.vm-access'],
+      handle: async (r) => {
+        if (r.value.eventId === 'e1' && !fixed) return toDlq('rejected', 'policy not loaded');
+        accepted.push({ id: r.value.eventId, headers: r.headers });
+        return done();
+      },
+    });
+    running.push(c);
+    await until(() => c.counters().in === 2, 'both settled');
+    fixed = true;
+    const dry = await replayDlq(conn, p, `${ns}.telemetry.vm-access`, { dryRun: true, idleMs: 1500 });
+    expect(dry).toMatchObject({ read: 1, replayed: 0, byReason: { rejected: 1 } });
+    const r = await replayDlq(conn, p, `${ns}.telemetry.vm-access`, { idleMs: 1500 });
+    expect(r).toMatchObject({ read: 1, replayed: 1, skipped: 0 });
+    await until(() => accepted.length === 2, 'the replayed record accepted');
+    expect(accepted[1].id).toBe('e1');
+    expect(accepted[1].headers).toMatchObject({ trace: 't-1', 'replayed.from': `${ns}.telemetry.vm-access.dlq[${accepted[1].headers['replayed.from'].match(/\[(\d+)\]/)![1]}]@0` });
+    expect(Object.keys(accepted[1].headers).some((h) => h.startsWith('dlq.'))).toBe(false);
   });
 
   it('commits only settled records: a new member resumes at the record still being retried', async () => {
