@@ -23,10 +23,13 @@ daily and weekly cycles, growth and attacks, on the five telemetry topics.
                         stdout. The attacks (ground truth for 'evaluate') go to FILE.truth.json.
   --publish             publish to Kafka as Avro instead, through the streams producer
   --speedup X           with --publish: replay X times faster than event time (default: as
-                        fast as possible)`;
+                        fast as possible)
+  --namespace NS        with --publish: topics are NS.<topic> (tests, side-by-side demos)
+
+Kafka and the schema registry come from KAFKA_BROKERS and SCHEMA_REGISTRY_URL (CONTRACT.md).`;
 
 export async function run(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { values: ['users', 'vms', 'networks', 'days', 'seed', 'start', 'interval-minutes', 'out', 'speedup'], switches: ['publish'] }, usage);
+  const p = parseArgs(argv, { values: ['users', 'vms', 'networks', 'days', 'seed', 'start', 'interval-minutes', 'out', 'speedup', 'namespace'], switches: ['publish'] }, usage);
   if (p.positional.length) throw new UsageError(`unexpected argument "${p.positional[0]}"; usage: ${usage}`);
   const users = int(p, 'users', usage, undefined, 1);
   const vms = int(p, 'vms', usage, undefined, 1);
@@ -57,7 +60,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const { publishRecords } = await import('../../models/sim/publish');
-  const sent = await publishRecords(result.records, { speedup });
+  const sent = await publishRecords(result.records, { speedup, namespace: str(p, 'namespace') });
   console.error(`published ${sent} records`);
   return 0;
 }

@@ -42,7 +42,7 @@ export interface ScorerOptions {
   historyLimit?: number;
 }
 
-interface Snapshot {
+export interface Snapshot {
   access: Map<string, AccessState | undefined>;
   network: Map<string, NetState | undefined>;
 }
@@ -68,14 +68,27 @@ export class Scorer {
     return { accessKeys: this.access.size, networkKeys: this.network.size, ...this.counts, modelVersion: this.modelVersion };
   }
 
-  /** Remember the state of the keys a batch touches, so an aborted batch can be undone. */
+  /**
+   * Remember the state of the keys the next scoring call touches, so an aborted batch can be
+   * undone: `begin()`, score, `end()` gives the undo record; `restore(undo)` puts the keys back.
+   */
   begin(): void {
     this.snapshot = { access: new Map(), network: new Map() };
   }
 
+  end(): Snapshot {
+    const s = this.snapshot ?? { access: new Map(), network: new Map() };
+    this.snapshot = null;
+    return s;
+  }
+
   rollback(): void {
     const s = this.snapshot;
-    if (!s) return;
+    if (s) this.restore(s);
+    this.snapshot = null;
+  }
+
+  restore(s: Snapshot): void {
     for (const [k, v] of s.access) {
       if (v) this.access.set(k, v);
       else this.access.delete(k);
@@ -84,7 +97,6 @@ export class Scorer {
       if (v) this.network.set(k, v);
       else this.network.delete(k);
     }
-    this.snapshot = null;
   }
 
   commit(): void {

@@ -1,0 +1,154 @@
+/**
+ * The scorer role: features.access and features.network in, risk.access and risk.workload out,
+ * through the transactional processor of streams/, so a batch's risks and its consumed offsets
+ * commit together. Scoring is batched per partition batch and incremental per key (core.ts).
+ *
+ * Hot reload: between batches the role looks at the model directory's metadata.json (at most
+ * every `reloadCheckMs`); a new version is loaded and swapped in before the next batch, so every
+ * record is scored once, by exactly one version, named in its output.
+ * An aborted transaction restores the keys its batch touched before the batch is redone.
+ * State lives in memory: after a restart each key's recurrent state starts again from its next
+ * window (the outputs stay exactly-once; the first scores of a key are colder).
+ */
+import * as os from 'node:os';
+import type { Config } from '../../core/config';
+import { systemClock, type Clock } from '../../core/clock';
+import { silentLogger, type Logger } from '../../core/log';
+import type { AccessFeatures, NetworkFeatures } from '../../schemas/types';
+import { ensureStreams, runTransactionalProcessor, type AnyRecord, type RunningProcessor, type TxOutput } from '../../streams';
+import { initBackend } from '../backend';
+import { disposeModels, loadModels, readMetadata } from '../store';
+import { Scorer, Snapshot } from './core';
+
+export const SCORER_GROUP = 'foresight-scorer';
+type In = 'features.access' | 'features.network';
+const INPUT: readonly In[] = ['features.access', 'features.network'];
+
+export interface ScorerRoleOptions {
+  config: Pick<Config, 'kafka' | 'schemaRegistry'>;
+  /** A directory written by `foresight train`. */
+  modelDir: string;
+  namespace?: string;
+  groupId?: string;
+  instanceId?: string;
+  reloadCheckMs?: number;
+  clock?: Clock;
+  log?: Logger;
+}
+
+export interface ScorerCounters {
+  batches: number;
+  records: number;
+  accessRisks: number;
+  workloadRisks: number;
+  duplicates: number;
+  reloads: number;
+  aborts: number;
+  modelVersion: string;
+}
+
+export interface RunningScorer {
+  readonly ready: Promise<void>;
+  readonly finished: Promise<void>;
+  counters(): ScorerCounters;
+  /** Check the model directory now (tests; the role also does it between batches). */
+  reloadIfChanged(): boolean;
+  stop(): Promise<void>;
+}
+
+export async function startScorer(opts: ScorerRoleOptions): Promise<RunningScorer> {
+  const log = (opts.log ?? silentLogger).child({ role: 'scorer' });
+  const clock = opts.clock ?? systemClock;
+  const backend = await initBackend();
+  let models = loadModels(opts.modelDir);
+  const scorer = new Scorer(models);
+  log.info('scorer model loaded', { version: models.metadata.version, backend });
+  const counters: ScorerCounters = { batches: 0, records: 0, accessRisks: 0, workloadRisks: 0, duplicates: 0, reloads: 0, aborts: 0, modelVersion: scorer.modelVersion };
+  const undo = new Map<string, Snapshot>();
+  let lastCheck = clock.now();
+  const reloadCheckMs = opts.reloadCheckMs ?? 10_000;
+
+  const reloadIfChanged = (): boolean => {
+    lastCheck = clock.now();
+    let version: string;
+    try {
+      version = readMetadata(opts.modelDir).version;
+    } catch (err) {
+      log.warn('model directory unreadable; keeping the current model', { error: err });
+      return false;
+    }
+    if (version === scorer.modelVersion) return false;
+    try {
+      const next = loadModels(opts.modelDir);
+      const prev = scorer.swap(next);
+      models = next;
+      disposeModels(prev);
+      counters.reloads++;
+      counters.modelVersion = scorer.modelVersion;
+      log.info('scorer model swapped', { from: prev.metadata.version, to: next.metadata.version });
+      return true;
+    } catch (err) {
+      // Mid-write or damaged: try again at the next check.
+      log.warn('new model not loadable yet; keeping the current one', { error: err });
+      return false;
+    }
+  };
+
+  const processBatch = async (records: Array<AnyRecord<In>>, ctx: { topic: In; partition: number }) => {
+    if (clock.now() - lastCheck >= reloadCheckMs) reloadIfChanged();
+    const before = scorer.stats().duplicates;
+    scorer.begin();
+    const outputs: TxOutput[] = [];
+    if (ctx.topic === 'features.access') {
+      const risks = scorer.scoreAccess(records.map((r) => r.value as AccessFeatures));
+      for (const v of risks) outputs.push({ topic: 'risk.access', key: v.userId, value: v });
+      counters.accessRisks += risks.length;
+    } else {
+      const risks = scorer.scoreNetwork(records.map((r) => r.value as NetworkFeatures));
+      for (const v of risks) outputs.push({ topic: 'risk.workload', key: v.clientNetworkId, value: v });
+      counters.workloadRisks += risks.length;
+    }
+    undo.set(`${ctx.topic}/${ctx.partition}`, scorer.end());
+    counters.batches++;
+    counters.records += records.length;
+    counters.duplicates += scorer.stats().duplicates - before;
+    return { outputs };
+  };
+
+  await ensureStreams(opts.config, { namespace: opts.namespace, topics: [...INPUT, 'risk.access', 'risk.workload'], log });
+  const groupId = opts.groupId ?? SCORER_GROUP;
+  let processor: RunningProcessor;
+  try {
+    processor = await runTransactionalProcessor<In>({
+      kafka: opts.config.kafka,
+      registryUrl: opts.config.schemaRegistry.url,
+      groupId,
+      transactionalId: `${groupId}-${opts.instanceId ?? `${os.hostname()}-${process.pid}`}`,
+      topics: INPUT,
+      namespace: opts.namespace,
+      fromBeginning: true,
+      clock,
+      log,
+      processBatch,
+      onAbort: async ({ topic, partition }) => {
+        const u = undo.get(`${topic}/${partition}`);
+        if (u) scorer.restore(u);
+        counters.aborts++;
+      },
+    });
+  } catch (err) {
+    disposeModels(models);
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    ready: processor.ready,
+    finished: processor.finished,
+    counters: () => ({ ...counters }),
+    reloadIfChanged,
+    stop() {
+      stopping ??= processor.stop().finally(() => disposeModels(models));
+      return stopping;
+    },
+  };
+}

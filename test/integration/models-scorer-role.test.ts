@@ -1,0 +1,100 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { loadConfig } from '../../core/config';
+import { createProducer, done, ensureStreams, runConsumer } from '../../streams';
+import { computeFeatures } from '../../projections/offline';
+import { simulate } from '../../models/sim/simulate';
+import { initBackend } from '../../models/backend';
+import { randomModels } from '../../models/random-models';
+import { disposeModels, saveModels } from '../../models/store';
+import { startScorer } from '../../models/scorer/role';
+import type { AccessFeatures, AccessRisk, NetworkFeatures, WorkloadRisk } from '../../schemas/types';
+
+jest.setTimeout(300_000);
+const cfg = loadConfig();
+
+async function waitFor(what: string, cond: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function writeModel(dir: string, seed: number): Promise<string> {
+  const m = randomModels(seed, 16);
+  const { version: _v, format: _f, ...meta } = m.metadata;
+  const saved = await saveModels(dir, { ...meta, createdAt: `2026-01-0${seed}T00:00:00.000Z`, training: { ...meta.training, dataHash: `seed${seed}` } }, m.access, m.workload);
+  disposeModels(m);
+  return saved.version;
+}
+
+describe('scorer role on Kafka', () => {
+  it('given features on Kafka and a model swapped mid-stream, then every window is scored exactly once, by the version in force', async () => {
+    await initBackend();
+    const ns = `t-models-scorer-${randomUUID().slice(0, 8)}`;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'foresight-scorer-'));
+    const v1 = await writeModel(dir, 1);
+    const f = computeFeatures(simulate({ users: 5, vms: 4, networks: 1, days: 2, seed: 4 }).records);
+    const access = [...f.access].sort((a, b) => a.windowEnd - b.windowEnd);
+    const network = [...f.network].sort((a, b) => a.windowEnd - b.windowEnd);
+    const half = (xs: unknown[]) => Math.floor(xs.length / 2);
+    await ensureStreams(cfg, { namespace: ns, topics: ['features.access', 'features.network', 'risk.access', 'risk.workload'] });
+    const producer = createProducer({ kafka: cfg.kafka, registryUrl: cfg.schemaRegistry.url, namespace: ns });
+    const send = async (a: AccessFeatures[], n: NetworkFeatures[]) => {
+      for (let i = 0; i < a.length; i += 500) await producer.send('features.access', a.slice(i, i + 500).map((v) => ({ key: v.userId, value: v })));
+      for (let i = 0; i < n.length; i += 500) await producer.send('features.network', n.slice(i, i + 500).map((v) => ({ key: v.clientNetworkId, value: v })));
+    };
+    const risks: AccessRisk[] = [];
+    const workload: WorkloadRisk[] = [];
+    const collector = await runConsumer({
+      kafka: cfg.kafka,
+      registryUrl: cfg.schemaRegistry.url,
+      groupId: `${ns}-collect`,
+      namespace: ns,
+      topics: ['risk.access', 'risk.workload'],
+      handle: async (r) => {
+        if (r.topic === 'risk.access') risks.push(r.value as AccessRisk);
+        else workload.push(r.value as WorkloadRisk);
+        return done();
+      },
+    });
+    const role = await startScorer({ config: cfg, modelDir: dir, namespace: ns, groupId: `${ns}-scorer`, instanceId: 'one', reloadCheckMs: 0 });
+    try {
+      await collector.ready;
+      await role.ready;
+      await send(access.slice(0, half(access)), network.slice(0, half(network)));
+      await waitFor('first half scored', () => risks.length >= half(access) && workload.length >= half(network), 120_000);
+      expect(new Set(risks.map((r) => r.modelVersion))).toEqual(new Set([v1]));
+
+      const v2 = await writeModel(dir, 2);
+      await send(access.slice(half(access)), network.slice(half(network)));
+      // A redelivered window must not be scored again.
+      await send(access.slice(0, 5), []);
+      await waitFor('second half scored', () => risks.length >= access.length && workload.length >= network.length, 120_000);
+      await new Promise((r) => setTimeout(r, 2000));
+
+      expect(risks).toHaveLength(access.length);
+      expect(workload).toHaveLength(network.length);
+      const scored = new Set(risks.map((r) => `${r.userId}|${r.vmId}|${r.timestamp}`));
+      expect(scored.size).toBe(access.length);
+      for (const a of access) expect(scored.has(`${a.userId}|${a.vmId}|${a.windowEnd}`)).toBe(true);
+      const late = risks.filter((r) => r.timestamp > access[half(access) - 1].windowEnd);
+      expect(late.every((r) => r.modelVersion === v2)).toBe(true);
+      expect(role.counters().reloads).toBe(1);
+      expect(role.counters().duplicates).toBeGreaterThanOrEqual(5);
+      for (const r of risks) {
+        expect(r.riskScore).toBeGreaterThanOrEqual(0);
+        expect(r.riskScore).toBeLessThanOrEqual(1);
+        expect(Object.keys(r.horizonScores)).toEqual(expect.arrayContaining(['PT1H', 'P1D']));
+      }
+    } finally {
+      await role.stop();
+      await collector.stop();
+      await producer.disconnect();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
