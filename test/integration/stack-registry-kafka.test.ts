@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../../core/config';
+import { createTopicReady } from '../support/kafka-topics';
 
 // The real local stack (globalSetup): Apicurio's Confluent API and the Kafka broker together.
 const cfg = loadConfig();
@@ -28,7 +29,7 @@ describe('schema registry and Kafka of the local stack', () => {
 
   beforeAll(async () => {
     await Promise.all([admin.connect(), producer.connect(), consumer.connect()]);
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await createTopicReady(admin, topic);
   });
 
   afterAll(async () => {
