@@ -73,6 +73,13 @@ const LOG4J = [
   'log4j.logger.kafka.request.logger=WARN',
   'log4j.logger.state.change.logger=WARN',
   'log4j.logger.org.apache.kafka.clients=WARN',
+  // Tests create many short-lived topics; per-partition lines would dwarf everything else.
+  'log4j.logger.kafka.cluster.Partition=WARN',
+  'log4j.logger.kafka.log=WARN',
+  'log4j.logger.org.apache.kafka.storage.internals.log=WARN',
+  'log4j.logger.org.apache.kafka.controller.ReplicationControlManager=WARN',
+  'log4j.logger.org.apache.kafka.controller.ConfigurationControlManager=WARN',
+  'log4j.logger.kafka.server.metadata.DynamicConfigPublisher=WARN',
   '',
 ].join('\n');
 
