@@ -155,22 +155,22 @@ function decide(cmd: CredentialCommand, s: CredentialState): CredentialEvent[] {
     }
     case 'RequestAccess': {
       const path = deliveryPath(s, cmd.at);
-      const delivered = (credentialId: string, source: DeliverySource): CredentialEvent => ({
+      const delivered = (credentialId: string, source: DeliverySource, origin: CredentialOrigin): CredentialEvent => ({
         type: 'CredentialDelivered',
-        data: { credentialId, requestId: cmd.requestId, source, deliveredAt: iso(cmd.at) },
+        data: { credentialId, requestId: cmd.requestId, source, origin, deliveredAt: iso(cmd.at) },
       });
-      if (path === 'pre-provisioned') return [delivered(s.current!.credentialId, path)];
+      if (path === 'pre-provisioned') return [delivered(s.current!.credentialId, path, s.current!.origin)];
       if (!cmd.material) throw new MaterialRequiredError(path);
       const times = { issuedAt: iso(cmd.at), expiresAt: iso(cmd.at + cmd.validityMs) };
       const who = { userId: cmd.userId, vmId: cmd.vmId, requestId: cmd.requestId };
       if (path === 'on-demand') {
-        return [{ type: 'CredentialIssued', data: { ...cmd.material, ...who, ...times } }, delivered(cmd.material.credentialId, path)];
+        return [{ type: 'CredentialIssued', data: { ...cmd.material, ...who, ...times } }, delivered(cmd.material.credentialId, path, 'on-demand')];
       }
       const prev = s.current!;
       return [
         ...(prev.status === 'active' ? expiryEvents(prev, cmd.at) : []),
         { type: 'CredentialRefreshed', data: { ...cmd.material, ...who, ...times, previousCredentialId: prev.credentialId } },
-        delivered(cmd.material.credentialId, path),
+        delivered(cmd.material.credentialId, path, 'refreshed'),
       ];
     }
     case 'Expire': {

@@ -5,7 +5,7 @@ import { handleCommand, loadStream, type LoadedStream } from '../eventstore/hand
 import { sealEvents } from '../eventstore/hash-chain';
 import type { EventStorePort } from '../eventstore/port';
 import { credentialDecider, deliveryPath, MaterialRequiredError, type CredentialState } from './credential-decider';
-import { credentialStream, isValidId, type CredentialEvent, type DeliverySource, type RevokedBy } from './events';
+import { credentialStream, isValidId, type CredentialEvent, type CredentialOrigin, type DeliverySource, type RevokedBy } from './events';
 import type { CredentialMetrics } from './metrics';
 import type { CredentialMinter } from './minter';
 import type { CredentialsConfig } from './policy';
@@ -14,6 +14,8 @@ import { sealedDigest, type SealedCredential } from './sealed';
 
 export interface AccessReply {
   source: DeliverySource;
+  /** How the credential was made (differs from source on a repeat request within its validity). */
+  origin: CredentialOrigin;
   credentialId: string;
   credential: SealedCredential;
   issuedAt: string;
@@ -70,7 +72,7 @@ export class DeliveryService {
         // The same request again (client retry): answer with what it was given, if still there.
         const c = loaded.state.current;
         const entry = c && this.d.vault.get(c.credentialId);
-        if (c && entry) return this.reply(c.origin, entry.sealed, c.issuedAt, c.expiresAt, c.credentialId, t0, false);
+        if (c && entry) return this.reply(c.origin, c.origin, entry.sealed, c.issuedAt, c.expiresAt, c.credentialId, t0, false);
         throw new InvalidInputError(`request ${req.requestId} was answered before and its credential is gone; send a new request id`);
       }
       if (path === 'pre-provisioned') {
@@ -85,7 +87,7 @@ export class DeliveryService {
         const delivered = r.find((e) => e.type === 'CredentialDelivered');
         if (!delivered || delivered.data.credentialId !== c.credentialId) continue;
         this.d.vault.markDelivered(c.credentialId);
-        return this.reply('pre-provisioned', entry.sealed, c.issuedAt, c.expiresAt, c.credentialId, t0, true);
+        return this.reply('pre-provisioned', c.origin, entry.sealed, c.issuedAt, c.expiresAt, c.credentialId, t0, true);
       }
       const issuedAt = req.at;
       const expiresAt = req.at + this.d.config.onDemandValidityMs;
@@ -105,7 +107,7 @@ export class DeliveryService {
       for (const e of events!) if (e.type === 'CredentialExpired') this.d.vault.delete(e.data.credentialId);
       const entry = this.d.vault.get(material.credentialId);
       if (!entry) throw new ForesightError('VAULT', `credential ${material.credentialId} vanished from the vault right after it was written`);
-      return this.reply(delivered.data.source, entry.sealed, issuedAt, expiresAt, material.credentialId, t0, true);
+      return this.reply(delivered.data.source, delivered.data.origin ?? (path === 'on-demand' ? 'on-demand' : 'refreshed'), entry.sealed, issuedAt, expiresAt, material.credentialId, t0, true);
     }
     throw new ForesightError('DELIVERY_CONFLICT', `credential for ${req.userId} on ${req.vmId} kept changing during the request; retry it`, { retriable: true });
   }
@@ -157,9 +159,18 @@ export class DeliveryService {
     return events;
   }
 
-  private reply(source: DeliverySource, sealed: SealedCredential, issuedAt: number, expiresAt: number, credentialId: string, t0: number, fresh: boolean): AccessReply {
+  private reply(
+    source: DeliverySource,
+    origin: CredentialOrigin,
+    sealed: SealedCredential,
+    issuedAt: number,
+    expiresAt: number,
+    credentialId: string,
+    t0: number,
+    fresh: boolean,
+  ): AccessReply {
     if (fresh) this.d.metrics.requestServed(source, this.elapsed() - t0);
-    return { source, credentialId, credential: sealed, issuedAt: new Date(issuedAt).toISOString(), expiresAt: new Date(expiresAt).toISOString() };
+    return { source, origin, credentialId, credential: sealed, issuedAt: new Date(issuedAt).toISOString(), expiresAt: new Date(expiresAt).toISOString() };
   }
 
   /** Admin revocation (and 'system' replacement of an unservable credential); idempotent. */

@@ -45,7 +45,18 @@ export type CredentialRefreshed = Event<
 >;
 export type CredentialDelivered = Event<
   'CredentialDelivered',
-  { credentialId: string; requestId: string; source: DeliverySource; deliveredAt: string }
+  {
+    credentialId: string;
+    requestId: string;
+    /** The path that served the request: 'pre-provisioned' = the credential was ready before it. */
+    source: DeliverySource;
+    /**
+     * How the credential served was made; a hit is source and origin both 'pre-provisioned'.
+     * Absent in events written before it was recorded (then source alone decides).
+     */
+    origin?: CredentialOrigin;
+    deliveredAt: string;
+  }
 >;
 export type CredentialExpired = Event<'CredentialExpired', { credentialId: string; expiredAt: string; wasted: boolean }>;
 export type CredentialRevoked = Event<

@@ -6,7 +6,8 @@ import type { CredentialEvent, DeliverySource } from './events';
  * Credential metrics as a projection of the events this process appended, plus counters with
  * no event behind them (skips, latency). Series live in the process's MetricsRegistry, so the
  * provisioner and API roles of one process (`run --role all`) add to the same ones.
- *   hit rate = requests served from a credential ready before the request / all requests
+ *   hit rate = requests served from a credential the provisioner made ahead of time / all requests
+ *              (a repeat request for a credential made on demand is fast, but not a hit)
  *   waste    = pre-provisioned credentials that expired unused / pre-provisioned credentials
  *              resolved (delivered at least once, or expired unused)
  */
@@ -20,6 +21,8 @@ export interface MetricsSnapshot {
   failures: number;
   alerts: number;
   skipped: Record<SkipReason, number>;
+  /** Requests served from a credential the provisioner made ahead of time. */
+  hits: number;
   hitRate: number;
   wasteRate: number;
 }
@@ -30,6 +33,7 @@ export type SkipReason = (typeof SKIPS)[number];
 
 export class CredentialMetrics {
   private readonly requests: Counter;
+  private readonly hits: Counter;
   private readonly latency: Histogram;
   private readonly preProvisioned: Counter;
   private readonly used: Counter;
@@ -47,6 +51,7 @@ export class CredentialMetrics {
   constructor(readonly registry: MetricsRegistry = new MetricsRegistry()) {
     const r = registry;
     this.requests = r.counter('foresight_access_requests_total', 'Access requests served, by the path that served them.');
+    this.hits = r.counter('foresight_access_requests_hit_total', 'Access requests served from a credential the provisioner made ahead of time.');
     this.latency = r.histogram('foresight_access_request_seconds', 'Time to serve an access request, by path.');
     this.preProvisioned = r.counter('foresight_credentials_preprovisioned_total', 'Credentials made ready before any request.');
     this.used = r.counter('foresight_credentials_preprovisioned_used_total', 'Pre-provisioned credentials delivered at least once.');
@@ -56,7 +61,7 @@ export class CredentialMetrics {
     this.failures = r.counter('foresight_preprovisioning_failures_total', 'Pre-provisioning attempts that failed.');
     this.alerts = r.counter('foresight_preprovisioning_alerts_total', 'Admin alerts raised for repeated pre-provisioning failures.');
     this.skipped = r.counter('foresight_preprovisioning_skipped_total', 'Risk scores that did not lead to pre-provisioning, by reason.');
-    this.hitRate = r.gauge('foresight_credential_hit_rate', 'Share of requests served from a credential ready before the request.');
+    this.hitRate = r.gauge('foresight_credential_hit_rate', 'Share of requests served from a credential pre-provisioned ahead of time.');
     this.wasteRate = r.gauge('foresight_credential_waste_rate', 'Share of resolved pre-provisioned credentials that expired unused.');
   }
 
@@ -68,6 +73,7 @@ export class CredentialMetrics {
         break;
       case 'CredentialDelivered':
         this.requests.inc({ source: e.data.source });
+        if (e.data.source === 'pre-provisioned' && (e.data.origin ?? 'pre-provisioned') === 'pre-provisioned') this.hits.inc();
         if (this.pendingPre.delete(e.data.credentialId)) this.used.inc();
         break;
       case 'CredentialExpired':
@@ -126,7 +132,8 @@ export class CredentialMetrics {
       failures: this.failures.get(),
       alerts: this.alerts.get(),
       skipped: Object.fromEntries(SKIPS.map((k) => [k, this.skipped.get({ reason: k })])) as MetricsSnapshot['skipped'],
-      hitRate: total === 0 ? 0 : requests['pre-provisioned'] / total,
+      hits: this.hits.get(),
+      hitRate: total === 0 ? 0 : this.hits.get() / total,
       wasteRate: used + wasted === 0 ? 0 : wasted / (used + wasted),
     };
   }

@@ -72,7 +72,8 @@ export async function run(argv: string[]): Promise<number> {
     if (has(a, 'json')) {
       console.log(JSON.stringify(r));
     } else {
-      console.log(`${r.source}: credential ${r.credentialId} for ${user} on ${vm}, issued ${r.issuedAt}, valid until ${r.expiresAt}`);
+      const made = r.origin && r.origin !== r.source ? ` (made ${r.origin === 'on-demand' ? 'on demand' : r.origin} earlier)` : '';
+      console.log(`${r.source}${made}: credential ${r.credentialId} for ${user} on ${vm}, issued ${r.issuedAt}, valid until ${r.expiresAt}`);
       console.log(`sealed ${r.credential.alg} for key ${r.credential.kid.slice(0, 16)}…; open it with the user's HSM key`);
     }
     return 0;

@@ -226,7 +226,7 @@ describe('credential delivery on the real event store and SoftHSM2', () => {
     const secret = await decrypt(U1, reply);
     expect(json.out + json.err).not.toContain(secret.password);
     const text = await cli(['--user', U1, '--vm', 'vm-cli']);
-    expect(text.out).toMatch(/^pre-provisioned: credential .* for .* on vm-cli/);
+    expect(text.out).toMatch(/^pre-provisioned \(made on demand earlier\): credential .* for .* on vm-cli/);
     const other = await cli(['--user', U2, '--vm', 'vm-cli']);
     expect(other.code).toBe(1);
     expect(other.err.trim().split('\n')).toHaveLength(1);

@@ -95,7 +95,10 @@ describe('credential decider', () => {
     const g = given(...preProvisioned(T0));
     expect(deliveryPath(g.state, T0 + 10 * MIN)).toBe('pre-provisioned');
     expect(g.when(request(T0 + 10 * MIN))).toEqual([
-      { type: 'CredentialDelivered', data: { credentialId: 'c1', requestId: `r${T0 + 10 * MIN}`, source: 'pre-provisioned', deliveredAt: '2026-01-01T08:10:00.000Z' } },
+      {
+        type: 'CredentialDelivered',
+        data: { credentialId: 'c1', requestId: `r${T0 + 10 * MIN}`, source: 'pre-provisioned', origin: 'pre-provisioned', deliveredAt: '2026-01-01T08:10:00.000Z' },
+      },
     ]);
   });
 

@@ -61,17 +61,21 @@ describe('credential metrics', () => {
     m.observe({ type: 'CredentialDelivered', data: { credentialId: 'a', requestId: 'r2', source: 'pre-provisioned', deliveredAt: '' } });
     m.observe({ type: 'CredentialDelivered', data: { credentialId: 'x', requestId: 'r3', source: 'on-demand', deliveredAt: '' } });
     m.observe({ type: 'CredentialDelivered', data: { credentialId: 'y', requestId: 'r4', source: 'refreshed', deliveredAt: '' } });
+    // a repeat request for a credential made on demand: fast, but no hit
+    m.observe({ type: 'CredentialDelivered', data: { credentialId: 'x', requestId: 'r5', source: 'pre-provisioned', origin: 'on-demand', deliveredAt: '' } });
     m.observe({ type: 'CredentialExpired', data: { credentialId: 'b', expiredAt: '', wasted: true } });
     m.skip('user-cap');
     m.requestServed('pre-provisioned', 2);
     m.requestServed('pre-provisioned', 4);
     const s = m.snapshot();
-    expect(s.hitRate).toBe(0.5);
+    expect(s.hits).toBe(2); // a1 twice (events without origin predate it: source decides)
+    expect(s.hitRate).toBe(0.4);
     expect(s.preProvisionedDelivered).toBe(1);
     expect(s.wasteRate).toBe(0.5); // a used, b wasted, c unresolved
     const text = m.prometheus();
-    expect(text).toContain('foresight_access_requests_total{source="pre-provisioned"} 2');
-    expect(text).toContain('foresight_credential_hit_rate 0.5');
+    expect(text).toContain('foresight_access_requests_total{source="pre-provisioned"} 3');
+    expect(text).toContain('foresight_access_requests_hit_total 2');
+    expect(text).toContain('foresight_credential_hit_rate 0.4');
     expect(text).toContain('foresight_preprovisioning_skipped_total{reason="user-cap"} 1');
     expect(text).toMatch(/# TYPE foresight_credentials_wasted_total counter\nforesight_credentials_wasted_total 1/);
     expect(text).toContain('foresight_access_request_seconds_count{source="pre-provisioned"} 2');

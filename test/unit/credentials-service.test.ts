@@ -130,6 +130,9 @@ describe('provisioner and delivery (orchestration)', () => {
     expect(again).toEqual(first); // a retried request gets the same answer, nothing new recorded
     const second = await env.delivery.requestAccess({ userId: 'u2', vmId: 'vm1', requestId: 'r2', at: T0 + MIN });
     expect(second.credentialId).toBe(first.credentialId);
+    // the fast path, but not a hit: the credential was made on demand, not ahead of time
+    expect(second).toMatchObject({ source: 'pre-provisioned', origin: 'on-demand' });
+    expect(env.metrics.snapshot()).toMatchObject({ hits: 0, hitRate: 0 });
     expect(await types('credential-u2_vm1')).toEqual(['CredentialIssued', 'CredentialDelivered', 'CredentialDelivered']);
   });
 
