@@ -3,6 +3,7 @@ import { InvalidInputError } from '../core/errors';
 import { assertNever } from '../core/event';
 import type {
   AllocationEvent,
+  AuditLevel,
   HsmEvent,
   KeyFamily,
   KeyVersionRef,
@@ -54,7 +55,17 @@ export type AllocationCommand =
   | { kind: 'RecordRetirement'; clientNetworkId: string; label: string; family: KeyFamily; version: number; at: string }
   | { kind: 'Quarantine'; clientNetworkId: string; ruleId: string; reason: string; at: string }
   | { kind: 'LiftQuarantine'; clientNetworkId: string; ruleId: string; at: string }
-  | { kind: 'RecordPolicyAction'; clientNetworkId: string; ruleId: string; action: PolicyAction; reason: string; at: string };
+  | { kind: 'RecordPolicyAction'; clientNetworkId: string; ruleId: string; action: PolicyAction; reason: string; at: string }
+  | {
+      kind: 'RecordAttributes';
+      clientNetworkId: string;
+      label: string;
+      keyLabel: string;
+      usage: { encrypt: boolean; decrypt: boolean; wrap: boolean; unwrap: boolean };
+      auditLevel: AuditLevel;
+      cause: string;
+      at: string;
+    };
 
 export interface KeyFamilyState {
   current: KeyVersionRef;
@@ -166,6 +177,9 @@ function decide(c: AllocationCommand, s: AllocationState): AllocationEvent[] {
       return s.quarantined ? [{ type: 'QuarantineLifted', data: stripKind(c) }] : [];
     case 'RecordPolicyAction':
       return [{ type: 'PolicyActionTaken', data: stripKind(c) }];
+    case 'RecordAttributes':
+      partition(s, c.label);
+      return [{ type: 'KeyAttributesApplied', data: stripKind(c) }];
     default:
       return assertNever(c, 'allocation command');
   }
@@ -227,6 +241,8 @@ function evolve(s: AllocationState, e: AllocationEvent): AllocationState {
       return { ...s, quarantined: null };
     case 'PolicyActionTaken':
       return { ...s, ruleFiredAt: { ...s.ruleFiredAt, [e.data.ruleId]: e.data.at } };
+    case 'KeyAttributesApplied':
+      return s;
     default:
       return assertNever(e, 'allocation event');
   }

@@ -111,6 +111,20 @@ export type PolicyActionTaken = Event<
   { clientNetworkId: string; ruleId: string; action: PolicyAction; reason: string; at: string }
 >;
 
+/** Audit levels "detailed" and "full": what a profile change did to a key's attributes in the token. */
+export type KeyAttributesApplied = Event<
+  'KeyAttributesApplied',
+  {
+    clientNetworkId: string;
+    label: string;
+    keyLabel: string;
+    usage: { encrypt: boolean; decrypt: boolean; wrap: boolean; unwrap: boolean };
+    auditLevel: AuditLevel;
+    cause: string;
+    at: string;
+  }
+>;
+
 export type AllocationEvent =
   | PartitionsAllocated
   | PartitionsReleased
@@ -122,7 +136,8 @@ export type AllocationEvent =
   | KeyVersionRetired
   | PartitionQuarantined
   | QuarantineLifted
-  | PolicyActionTaken;
+  | PolicyActionTaken
+  | KeyAttributesApplied;
 
 export type PartitionAssigned = Event<'PartitionAssigned', { hsmId: string; label: string; clientNetworkId: string; at: string }>;
 export type PartitionFreed = Event<'PartitionFreed', { hsmId: string; label: string; clientNetworkId: string; at: string }>;

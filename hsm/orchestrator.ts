@@ -18,6 +18,7 @@ import {
   type RiskProfile,
 } from './events';
 import type { PartitionOps } from './partition-ops';
+import { wrapUsage } from './partitions';
 import { plan, type Plan } from './planner';
 import { evaluatePolicy, factsFrom, type PolicyDecision, type PolicyRule } from './policy';
 import type { PoolConfig } from './pool-config';
@@ -105,7 +106,10 @@ export class HsmOrchestrator {
     ({ state } = await run({ kind: 'ApplyRiskProfile', clientNetworkId: id, securityRisk: r.securityRisk, profile, at }, 'profile'));
     // On every record, not only on a change: idempotent, and a crash between the event and the
     // token update cannot leave a partition looser than its recorded profile.
-    if (!state.quarantined && state.profile) await this.applyProfile(state, state.profile);
+    if (!state.quarantined && state.profile) {
+      await this.applyProfile(state, state.profile);
+      if (events.some((e) => e.type === 'RiskProfileApplied')) state = await this.auditAttributes(state, state.profile, 'risk score', at, 'profile', run);
+    }
 
     // 2. Policy rules.
     const facts = factsFrom(r, capacityOf(state), state.profile?.level ?? profile.level);
@@ -150,8 +154,9 @@ export class HsmOrchestrator {
       case 'tighten-policy': {
         const t = tighter(s.profile);
         ({ state: s } = await run({ kind: 'ApplyRiskProfile', clientNetworkId: id, securityRisk: c.securityRisk, profile: t, at }, `${step}:apply`));
-        if (!s.quarantined) await this.applyProfile(s, t);
-        return s;
+        if (s.quarantined) return s;
+        await this.applyProfile(s, t);
+        return this.auditAttributes(s, t, `policy:${d.ruleId}`, at, step, run);
       }
       case 'quarantine':
         for (const p of s.partitions) await this.d.partitions.freeze(p.label);
@@ -194,6 +199,21 @@ export class HsmOrchestrator {
     await this.act(state, d, c);
     await run({ kind: 'RecordPolicyAction', clientNetworkId, ruleId: d.ruleId, action, reason, at }, step);
     return events;
+  }
+
+  /** Audit levels above "standard" record what a profile change did to each key in the token. */
+  private async auditAttributes(state: AllocationState, profile: RiskProfile, cause: string, at: string, step: string, run: Runner): Promise<AllocationState> {
+    if (profile.auditLevel === 'standard' || !state.clientNetworkId) return state;
+    let s = state;
+    for (const p of state.partitions) {
+      const wrap = p.keys['root-wrap']?.current;
+      if (!p.configured || !wrap) continue;
+      ({ state: s } = await run(
+        { kind: 'RecordAttributes', clientNetworkId: state.clientNetworkId, label: p.label, keyLabel: wrap.keyLabel, usage: wrapUsage(profile, true), auditLevel: profile.auditLevel, cause, at },
+        `${step}:audit:${p.label}`,
+      ));
+    }
+    return s;
   }
 
   private async applyProfile(state: AllocationState, profile: RiskProfile): Promise<void> {

@@ -51,7 +51,8 @@ export async function openPartition(module: HsmModule, config: PoolConfig, label
   return module.openSession(label, readSecret({ file: partitionPinFile(config, label) }));
 }
 
-function wrapUsage(profile: RiskProfile, current: boolean): KeyUsage {
+/** Usage of a root wrapping key under a profile: the current version, or an older one. Pure. */
+export function wrapUsage(profile: RiskProfile, current: boolean): { encrypt: boolean; decrypt: boolean; wrap: boolean; unwrap: boolean } {
   if (!current) return { encrypt: false, wrap: false, decrypt: true, unwrap: true };
   return profile.wrapOnlyRootKey
     ? { encrypt: false, decrypt: false, wrap: true, unwrap: true }

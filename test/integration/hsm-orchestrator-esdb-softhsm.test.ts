@@ -105,6 +105,7 @@ test('allocation, baseline keys, restart from events, risk-driven rotation and e
     'PartitionsAllocated',
     'PartitionConfigured',
     'RiskProfileApplied',
+    'KeyAttributesApplied', // critical risk audits at "full"
     'KeyRotated',
     'KeyRotated',
     'PolicyActionTaken',

@@ -147,7 +147,13 @@ describe('HSM orchestrator', () => {
     ]);
     expect(alerts.map((a) => a.kind)).toEqual(['SECURITY']);
     const t = await types(store, 'allocation-net-a');
-    expect(t.slice(3)).toEqual(['RiskProfileApplied', 'KeyRotated', 'KeyRotated', 'PolicyActionTaken', 'PolicyActionTaken']);
+    // "critical" audits at "full": what the profile did to the key's attributes is on record too
+    expect(t.slice(3)).toEqual(['RiskProfileApplied', 'KeyAttributesApplied', 'KeyRotated', 'KeyRotated', 'PolicyActionTaken', 'PolicyActionTaken']);
+    const audited = [];
+    for await (const e of store.readStream('allocation-net-a')) if (e.type === 'KeyAttributesApplied') audited.push(e.data);
+    expect(audited).toEqual([
+      expect.objectContaining({ label: 'silver-1-p01', keyLabel: 'root-wrap/v1', usage: { encrypt: false, decrypt: false, wrap: true, unwrap: true }, auditLevel: 'full', cause: 'risk score' }),
+    ]);
     // within the cooldown: no second rotation, no second alert
     ops.calls = [];
     await orch.handle(record({ securityRisk: 0.92, timestamp: T0 + 10 * MIN }));
