@@ -79,6 +79,15 @@ export interface StartSpec {
   marker: string;
 }
 
+/** One previous generation is kept, so a log cannot fill the disk across many restarts. */
+function rotate(logFile: string, maxBytes = 32 * 1024 * 1024): void {
+  try {
+    if (fs.statSync(logFile).size > maxBytes) fs.renameSync(logFile, `${logFile}.1`);
+  } catch {
+    /* no log yet */
+  }
+}
+
 /**
  * Starts a process in its own session (detached) with output to its log, so `stack up` can
  * return while it keeps running, and `stack down` can stop its whole process group.
@@ -86,6 +95,7 @@ export interface StartSpec {
 export function startDetached(s: StartSpec): PidRecord {
   mkdirp(path.dirname(s.logFile));
   mkdirp(s.runDir);
+  rotate(s.logFile);
   const fd = fs.openSync(s.logFile, 'a');
   fs.writeSync(fd, `\n--- ${new Date().toISOString()} starting ${s.component}\n`);
   try {
