@@ -73,7 +73,7 @@ import * as path from 'node:path';
 const ROOT = path.resolve(__dirname, '../..');
 
 /** Starts projections/main.ts as its own process (node --import tsx: one pid to kill). */
-export function spawnRole(namespace: string, group: string, instance: string): { child: ChildProcess; progress: () => number } {
+export function spawnRole(namespace: string, group: string, instance: string): { child: ChildProcess; progress: () => number; stderr: () => string } {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', path.join(ROOT, 'projections/main.ts'), '--namespace', namespace, '--group', group, '--instance', instance, '--idle-ms', '3600000', '--report-ms', '100'],
@@ -81,6 +81,7 @@ export function spawnRole(namespace: string, group: string, instance: string): {
   );
   let records = 0;
   let buf = '';
+  let errTail = '';
   child.stdout!.on('data', (d: Buffer) => {
     buf += d.toString('utf8');
     const lines = buf.split('\n');
@@ -93,8 +94,8 @@ export function spawnRole(namespace: string, group: string, instance: string): {
       }
     }
   });
-  child.stderr!.on('data', () => undefined);
-  return { child, progress: () => records };
+  child.stderr!.on('data', (d: Buffer) => void (errTail = (errTail + d.toString('utf8')).slice(-2000)));
+  return { child, progress: () => records, stderr: () => errTail };
 }
 
 export function killHard(child: ChildProcess): Promise<void> {
@@ -139,12 +140,21 @@ export async function runWithKills(
     killedAfterFeatures.push(collector.features.length);
     if (collector.features.length >= expectCount) break;
   }
-  const { child } = spawnRole(namespace, group, 'victim');
+  // The last instance runs to the end; like a supervisor, restart it should it exit by itself.
+  const deadline = Date.now() + 240_000;
+  let last = spawnRole(namespace, group, 'victim');
   try {
-    await waitFor('every feature after the restarts', () => collector.features.length >= expectCount, 180_000);
+    while (collector.features.length < expectCount) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for every feature after the restarts; role stderr: ${last.stderr()}`);
+      if (last.child.exitCode !== null) {
+        process.stderr.write(`projections role exited with ${last.child.exitCode}; restarting: ${last.stderr().slice(-500)}\n`);
+        last = spawnRole(namespace, group, 'victim');
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
     await new Promise((r) => setTimeout(r, 2000)); // a duplicate, if any, would show up now
   } finally {
-    await killHard(child);
+    await killHard(last.child);
   }
   return { killedAfterFeatures };
 }
