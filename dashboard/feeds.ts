@@ -64,7 +64,9 @@ export function deliverySampleOf(m: CredentialMetrics): DeliverySample {
   const h = m.registry.histogram('foresight_access_request_seconds', 'Time to serve an access request, by path.');
   let latency = emptyCounts(h.buckets);
   for (const source of ['pre-provisioned', 'refreshed', 'on-demand']) latency = addCounts(latency, h.snapshot({ source }));
-  return { requests: s.requests, latency, wasteRate: s.wasteRate, preProvisioned: s.preProvisioned, wasted: s.wasted, failures: s.failures };
+  // `hits` arrived with the metrics' stricter hit definition; before it, every pre-provisioned delivery was one.
+  const hits = typeof (s as { hits?: unknown }).hits === 'number' ? (s as unknown as { hits: number }).hits : s.requests['pre-provisioned'];
+  return { requests: s.requests, hits, hitRate: s.hitRate, latency, wasteRate: s.wasteRate, preProvisioned: s.preProvisioned, wasted: s.wasted, failures: s.failures };
 }
 
 export function startDashboardFeeds(model: DashboardModel, o: FeedOptions): { stop(): Promise<void> } {

@@ -40,6 +40,9 @@ export const DEFAULT_LIMITS: ModelLimits = {
 /** Cumulative figures of the delivery metrics at one instant. */
 export interface DeliverySample {
   requests: Record<DeliverySource, number>;
+  /** Requests served from a credential the provisioner made ahead of time (the hit rate's numerator). */
+  hits: number;
+  hitRate: number;
   /** Request latency in seconds, all sources together. */
   latency: HistogramCounts;
   wasteRate: number;
@@ -73,7 +76,12 @@ interface Network {
   at: number;
 }
 
-type DeliveryBucket = { requests: Record<DeliverySource, number>; latency: HistogramCounts | null };
+/** The allocation events the pool panel reads or describes; the others are routine follow-ups. */
+const SHOWN = ['PartitionsAllocated', 'PartitionsReleased', 'AllocationFailed', 'ScaleOutRecommended', 'RiskProfileApplied', 'PartitionQuarantined', 'QuarantineLifted', 'PolicyActionTaken', 'KeyRotated'] as const;
+type ShownAllocationEvent = Extract<AllocationEvent, { type: (typeof SHOWN)[number] }>;
+const isShown = (e: AllocationEvent): e is ShownAllocationEvent => (SHOWN as readonly string[]).includes(e.type);
+
+type DeliveryBucket = { requests: Record<DeliverySource, number>; hits: number; latency: HistogramCounts | null };
 type PoolBucket = { allocated: number; predicted: number; measured: number };
 
 const SOURCES: readonly DeliverySource[] = ['pre-provisioned', 'refreshed', 'on-demand'];
@@ -100,7 +108,7 @@ export class DashboardModel {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
     const { bucketMs, buckets } = this.limits;
     this.poolSeries = new BucketSeries(bucketMs, buckets, () => ({ allocated: 0, predicted: 0, measured: 0 }));
-    this.deliverySeries = new BucketSeries(bucketMs, buckets, () => ({ requests: zeroRequests(), latency: null }));
+    this.deliverySeries = new BucketSeries(bucketMs, buckets, () => ({ requests: zeroRequests(), hits: 0, latency: null }));
   }
 
   accessRisk(r: AccessRisk): void {
@@ -133,10 +141,11 @@ export class DashboardModel {
   }
 
   allocation(e: AllocationEvent, eventId: string): void {
+    if (!isShown(e)) return;
     const d = e.data;
     const at = Date.parse(d.at);
     const n = this.network(d.clientNetworkId);
-    let summary: string | undefined;
+    let summary: string;
     switch (e.type) {
       case 'PartitionsAllocated': {
         for (const p of e.data.partitions) n.held.set(p.label, p.opsPerSecond);
@@ -175,13 +184,10 @@ export class DashboardModel {
       case 'KeyRotated':
         summary = `key ${e.data.key.family} rotated to v${e.data.key.version} (${e.data.cause})`;
         break;
-      case 'PartitionConfigured':
-      case 'KeyVersionRetired':
-        break; // routine follow-ups of the events above: not worth a line
       default:
         assertNever(e, 'allocation event');
     }
-    if (summary && !this.recent.some((x) => x.eventId === eventId)) {
+    if (!this.recent.some((x) => x.eventId === eventId)) {
       this.recent = [{ eventId, type: e.type, clientNetworkId: d.clientNetworkId, at, summary }, ...this.recent]
         .sort((a, b) => b.at - a.at)
         .slice(0, this.limits.recentAllocations);
@@ -205,8 +211,9 @@ export class DashboardModel {
     const prev = this.lastSample;
     const b = this.deliverySeries.at(at);
     if (b) {
-      const restarted = prev !== undefined && SOURCES.some((k) => s.requests[k] < prev.requests[k]);
+      const restarted = prev !== undefined && (s.hits < prev.hits || SOURCES.some((k) => s.requests[k] < prev.requests[k]));
       for (const k of SOURCES) b.requests[k] += Math.max(0, s.requests[k] - (prev && !restarted ? prev.requests[k] : 0));
+      b.hits += Math.max(0, s.hits - (prev && !restarted ? prev.hits : 0));
       const delta = subtractCounts(s.latency, restarted ? undefined : prev?.latency);
       b.latency = b.latency ? addCounts(b.latency, delta) : delta;
     }
@@ -228,7 +235,7 @@ export class DashboardModel {
       heat: this.heat(),
       delivery: {
         requests: s ? { ...s.requests } : zeroRequests(),
-        hitRate: total === 0 || !s ? 0 : s.requests['pre-provisioned'] / total,
+        hitRate: total === 0 || !s ? 0 : s.hitRate,
         wasteRate: s?.wasteRate ?? 0,
         preProvisioned: s?.preProvisioned ?? 0,
         wasted: s?.wasted ?? 0,
@@ -238,7 +245,7 @@ export class DashboardModel {
         series: this.deliverySeries.entries().map(([t, b]) => {
           const n = SOURCES.reduce((a, k) => a + b.requests[k], 0);
           const lat = b.latency ?? emptyCounts([]);
-          return { t, requests: n, hitRate: n === 0 ? null : b.requests['pre-provisioned'] / n, p50Ms: ms(histogramQuantile(0.5, lat)), p99Ms: ms(histogramQuantile(0.99, lat)) };
+          return { t, requests: n, hitRate: n === 0 ? null : Math.min(1, b.hits / n), p50Ms: ms(histogramQuantile(0.5, lat)), p99Ms: ms(histogramQuantile(0.99, lat)) };
         }),
       },
       pool: {

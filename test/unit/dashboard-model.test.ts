@@ -67,6 +67,8 @@ const counts = (values: number[]): HistogramCounts => ({
 });
 const sample = (pre: number, onDemand: number, latencies: number[]): DeliverySample => ({
   requests: { 'pre-provisioned': pre, refreshed: 0, 'on-demand': onDemand },
+  hits: pre,
+  hitRate: pre + onDemand === 0 ? 0 : pre / (pre + onDemand),
   latency: counts(latencies),
   wasteRate: 0.1,
   preProvisioned: pre + 1,
@@ -136,6 +138,15 @@ describe('delivery series', () => {
     expect(d.series[2].p99Ms).toBeNull();
     expect(d.hitRate).toBe(0.5);
     expect(d.requests['on-demand']).toBe(3);
+  });
+
+  it('given repeat deliveries of on-demand credentials, when viewed, then only hits count toward the hit rate', () => {
+    const m = new DashboardModel({ bucketMs: MIN });
+    m.deliverySample(T0, { ...sample(0, 0, []), hits: 0 });
+    m.deliverySample(T0 + 1000, { ...sample(4, 0, [0.001]), hits: 1, hitRate: 0.25 });
+    const d = m.view(T0).delivery;
+    expect(d.series[0].hitRate).toBe(0.25);
+    expect(d.hitRate).toBe(0.25);
   });
 
   it('given the counters went down (a restart), when sampled, then the new totals count from zero instead of going negative', () => {
