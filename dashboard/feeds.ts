@@ -4,7 +4,7 @@ import { backoffDelay } from '../core/retry';
 import type { CredentialMetrics } from '../credentials/metrics';
 import type { StoredEvent } from '../eventstore/port';
 import type { AllocationEvent } from '../hsm/events';
-import { done, runConsumer, type AnyRecord, type KafkaConnection, type RunningConsumer } from '../streams';
+import { done, ensureStreams, runConsumer, type AnyRecord, type KafkaConnection, type RunningConsumer } from '../streams';
 import type { DashboardModel, DeliverySample } from './model';
 import { addCounts, emptyCounts } from './series';
 
@@ -98,6 +98,9 @@ export function startDashboardFeeds(model: DashboardModel, o: FeedOptions): { st
     kafkaLoop = (async () => {
       for (let attempt = 0; !stopped; attempt++) {
         try {
+          // Like every role at start-up: the topics and schemas it reads exist (idempotent).
+          await ensureStreams({ kafka: k.connection, schemaRegistry: { url: k.registryUrl } }, { namespace: k.namespace, topics: DASHBOARD_TOPICS, retries: 0 });
+          if (stopped) break;
           consumer = await runConsumer({
             kafka: k.connection,
             registryUrl: k.registryUrl,
