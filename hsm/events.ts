@@ -146,7 +146,7 @@ export type HsmEvent = PartitionAssigned | PartitionFreed;
 export const allocationStream = (clientNetworkId: string): string => `allocation-${clientNetworkId}`;
 export const hsmStream = (hsmId: string): string => `hsm-${hsmId}`;
 
-/** The pool as a whole, stream hsm-pool: warnings that it must grow, before anyone is refused. */
+/** The pool as a whole, stream hsm-pool.<poolId>: warnings that it must grow, before anyone is refused. */
 export type PoolLowWater = Event<
   'PoolLowWater',
   { tier: string; capacity: number; used: number; free: number; recommendedHsms: number; at: string }
@@ -155,4 +155,5 @@ export type PoolRecovered = Event<'PoolRecovered', { tier: string; capacity: num
 /** First decision for a client network: lets `hsm pool` list every allocation without scanning $all. */
 export type ClientNetworkSeen = Event<'ClientNetworkSeen', { clientNetworkId: string; at: string }>;
 export type PoolEvent = PoolLowWater | PoolRecovered | ClientNetworkSeen;
-export const POOL_STREAM = 'hsm-pool';
+/** One stream per pool (the pool file's `poolId`), so pools and test runs sharing a store stay apart. */
+export const poolStream = (poolId: string): string => `hsm-pool.${poolId}`;

@@ -10,7 +10,7 @@ import { PartitionTakenError } from './allocation';
 import {
   allocationStream,
   hsmStream,
-  POOL_STREAM,
+  poolStream,
   type AllocationEvent,
   type PartitionRef,
   type PoolLowWater,
@@ -339,7 +339,7 @@ export class HsmOrchestrator {
     const usage = tierUsage(this.d.config, await this.poolAssignments());
     const reserveFraction = this.d.config.planner.reserveFraction;
     const out = await handleCommand(this.d.store, {
-      stream: POOL_STREAM,
+      stream: poolStream(this.d.config.poolId),
       decider: poolDecider,
       command: { kind: 'AssessPool', clientNetworkId: r.clientNetworkId, usage, reserveFraction, at: iso(r.timestamp) },
       commandId: `${r.eventId}:pool`,

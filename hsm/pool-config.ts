@@ -53,6 +53,8 @@ export interface PlannerSettings {
 }
 
 export interface PoolConfig {
+  /** Names the pool's own stream, hsm-pool.<poolId>. */
+  poolId: string;
   tiers: Tier[];
   hsms: HsmSpec[];
   planner: PlannerSettings;
@@ -109,7 +111,9 @@ export function parsePoolConfig(text: string, source: string, defaults: PoolDefa
     throw new ConfigError(`${source}: not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'} (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
   }
   const root = c.obj(doc, 'the file');
-  c.only(root, 'top level', ['module', 'secretsDir', 'policyFile', 'tiers', 'hsms', 'planner']);
+  c.only(root, 'top level', ['poolId', 'module', 'secretsDir', 'policyFile', 'tiers', 'hsms', 'planner']);
+  const poolId = root.poolId === undefined ? 'default' : c.str(root.poolId, 'poolId');
+  if (!ID.test(poolId)) c.fail('poolId', `"${poolId}" must be lower-case letters, digits and dashes`);
   const module = root.module === undefined ? defaults.module : c.str(root.module, 'module');
   const secretsDir = path.resolve(defaults.home, root.secretsDir === undefined ? 'secrets' : c.str(root.secretsDir, 'secretsDir'));
 
@@ -142,7 +146,7 @@ export function parsePoolConfig(text: string, source: string, defaults: PoolDefa
     c.only(o, at, ['id', 'tier', 'module', 'partitionCapacity', 'adminToken', 'createPartitions']);
     const id = c.str(o.id, `${at}.id`);
     if (!ID.test(id)) c.fail(`${at}.id`, `"${id}" must be 1-27 lower-case letters, digits and dashes (it prefixes 32-character token labels)`);
-    if (id === 'pool') c.fail(`${at}.id`, '"pool" is reserved (the hsm-pool stream holds the pool\'s own events)');
+    if (id === 'pool') c.fail(`${at}.id`, '"pool" is reserved (hsm-pool.<poolId> streams hold the pools\' own events)');
     const tier = c.str(o.tier, `${at}.tier`);
     if (!tierNames.includes(tier)) c.fail(`${at}.tier`, `"${tier}" is not a declared tier (declared: ${tierNames.join(', ')})`);
     const cap = c.num(o.partitionCapacity, `${at}.partitionCapacity`, 1, 100);
@@ -174,7 +178,7 @@ export function parsePoolConfig(text: string, source: string, defaults: PoolDefa
     reserveFraction: c.num(p.reserveFraction, 'planner.reserveFraction', 0, 0.9, 0.2),
   };
   const policyFile = root.policyFile === undefined ? undefined : path.resolve(path.dirname(source), c.str(root.policyFile, 'policyFile'));
-  return { tiers, hsms, planner, secretsDir, policyFile };
+  return { poolId, tiers, hsms, planner, secretsDir, policyFile };
 }
 
 export function loadPoolConfig(file: string, defaults: PoolDefaults): PoolConfig {

@@ -6,7 +6,7 @@ import type { PoolConfig } from './pool-config';
 /**
  * "Say when the pool itself must grow", pure: per tier, partitions in use vs capacity; a tier
  * whose free share drops below the reserve raises one PoolLowWater (with how many HSMs would
- * restore the reserve) until it recovers. Stream hsm-pool.
+ * restore the reserve) until it recovers. Stream hsm-pool.<poolId>.
  */
 export interface TierUsage {
   tier: string;

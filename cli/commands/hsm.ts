@@ -4,7 +4,7 @@ import { UnavailableError } from '../../core/errors';
 import { EsdbEventStore } from '../../eventstore/client';
 import { loadStream } from '../../eventstore/handler';
 import { allocationDecider, capacityOf, hsmDecider, type AllocationState } from '../../hsm/allocation';
-import { allocationStream, hsmStream, POOL_STREAM } from '../../hsm/events';
+import { allocationStream, hsmStream, poolStream } from '../../hsm/events';
 import { poolDecider } from '../../hsm/pool-watch';
 import { HsmOrchestrator } from '../../hsm/orchestrator';
 import { pkcs11PartitionOps } from '../../hsm/partition-ops';
@@ -121,7 +121,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const h of pool.hsms) Object.assign(owners, (await loadStream(store, hsmStream(h.id), hsmDecider)).state.assigned);
     // Every client network the pool has decided for, including ones that hold nothing now
     // (released, or refused for lack of capacity: the pool must grow).
-    const poolState = (await loadStream(store, POOL_STREAM, poolDecider)).state;
+    const poolState = (await loadStream(store, poolStream(pool.poolId), poolDecider)).state;
     lowTiers.push(...Object.keys(poolState.low));
     const ids = new Set([...Object.values(owners), ...poolState.clients]);
     for (const id of [...ids].sort()) {
@@ -155,7 +155,7 @@ export async function run(argv: string[]): Promise<number> {
   });
 
   if (has(args, 'json')) {
-    console.log(JSON.stringify({ poolFile: file, tiers: pool.tiers, planner: pool.planner, policyRules: rules.map((r) => r.id), tiersBelowReserve: lowTiers, hsms, allocations }, null, 2));
+    console.log(JSON.stringify({ poolFile: file, poolId: pool.poolId, tiers: pool.tiers, planner: pool.planner, policyRules: rules.map((r) => r.id), tiersBelowReserve: lowTiers, hsms, allocations }, null, 2));
     return 0;
   }
   console.log(`HSM pool ${file}`);

@@ -27,7 +27,7 @@ function cli(args: string[], env: Record<string, string>): Promise<{ code: numbe
 test('hsm pool shows tiers, owners, token presence and allocations; operator actions reach the events and the token; bad input is one line with the fix', async () => {
   const hsm = tempSoftHsm('fs-hsm-cli-');
   const poolFile = path.join(hsm.dir, 'pool.yaml');
-  fs.writeFileSync(poolFile, `tiers: [{ name: silver, partitionOpsPerSecond: 500 }]\nhsms: [{ id: c${run}, tier: silver, partitionCapacity: 2, createPartitions: true }]\n`);
+  fs.writeFileSync(poolFile, `poolId: c${run}\ntiers: [{ name: silver, partitionOpsPerSecond: 500 }]\nhsms: [{ id: c${run}, tier: silver, partitionCapacity: 2, createPartitions: true }]\n`);
   const cfg = loadConfig();
   const pool = loadPoolConfig(poolFile, { module: hsm.modulePath, home: hsm.dir });
   const mod = openPkcs11Module(hsm.modulePath);

@@ -50,7 +50,8 @@ const record = (n: number, over: Partial<WorkloadRisk> = {}): WorkloadRisk => ({
 beforeAll(() => {
   hsm = tempSoftHsm('fs-hsm-orch-');
   pool = parsePoolConfig(
-    `tiers: [{ name: silver, partitionOpsPerSecond: 500 }, { name: gold, partitionOpsPerSecond: 2000 }]
+    `poolId: it${run}
+tiers: [{ name: silver, partitionOpsPerSecond: 500 }, { name: gold, partitionOpsPerSecond: 2000 }]
 hsms:
   - { id: it${run}-s, tier: silver, partitionCapacity: 1, createPartitions: true }
   - { id: it${run}-g, tier: gold, partitionCapacity: 1, createPartitions: true }

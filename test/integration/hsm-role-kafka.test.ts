@@ -70,6 +70,7 @@ beforeAll(async () => {
   fs.writeFileSync(
     poolFile,
     `policyFile: policy.yaml
+poolId: r${run}
 tiers: [{ name: silver, partitionOpsPerSecond: 500 }]
 hsms: [{ id: r${run}, tier: silver, partitionCapacity: 2, createPartitions: true }]
 planner: { reserveFraction: 0 }

@@ -132,7 +132,7 @@ describe('HSM orchestrator', () => {
     ]);
     await orch.handle(record({ clientNetworkId: 'n4', timestamp: T0 + 4 * MIN }));
     expect(alerts.length).toBe(1);
-    expect(await types(store, 'hsm-pool')).toEqual(['ClientNetworkSeen', 'ClientNetworkSeen', 'ClientNetworkSeen', 'ClientNetworkSeen', 'PoolLowWater']);
+    expect(await types(store, 'hsm-pool.default')).toEqual(['ClientNetworkSeen', 'ClientNetworkSeen', 'ClientNetworkSeen', 'ClientNetworkSeen', 'PoolLowWater']);
   });
 
   test('given critical risk, then the profile tightens, every root key rotates now, and admins are alerted once per cooldown', async () => {

@@ -18,6 +18,7 @@ describe('pool configuration', () => {
     expect(c.hsms[0]).toMatchObject({ id: 'gold-1', module: '/lib/pkcs11.so', partitionLabels: ['gold-1-p01', 'gold-1-p02', 'gold-1-p03'] });
     expect(c.planner).toEqual({ leadTimeMs: 30 * 60_000, headroom: 1.25, scaleInBelow: 0.5, minHoldMs: 60 * 60_000, releaseBelowOps: 1, reserveFraction: 0.2 });
     expect(c.secretsDir).toBe(path.resolve('/tmp/home/secrets'));
+    expect(c.poolId).toBe('default');
   });
 
   test.each([
