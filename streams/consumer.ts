@@ -38,7 +38,10 @@ export interface ConsumerOptions<T extends Topic> {
   validate?: boolean;
   retry?: { initialMs?: number; maxMs?: number; maxAttempts?: number };
   serde?: Serde;
-  /** Producer for DLQ/late writes; one is made (and owned) when absent. */
+  /**
+   * Producer for DLQ/late writes; one is made (and owned) when absent. A shared one should not be
+   * idempotent: kafkajs retries an idempotent send without limit, so stop() would wait for Kafka.
+   */
   producer?: Producer;
   log?: Logger;
   random?: () => number;

@@ -9,6 +9,9 @@ import type { VmAccess } from '../../schemas';
 import { loadSchema } from '../../schemas';
 import { avroType, createProducer, done, ensureStreams, frame, runConsumer, unframe } from '../../streams';
 
+// Real processes and brokers on a shared 2-core machine: generous, never asserted on.
+jest.setTimeout(120_000);
+
 // kcat (librdkafka, from Debian) as an independent client that sees only raw bytes.
 const run = promisify(execFile);
 const haveKcat = spawnSync('kcat', ['-V']).status === 0;

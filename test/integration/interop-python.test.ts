@@ -6,6 +6,9 @@ import { loadConfig } from '../../core/config';
 import type { AdminAlert, VmAccess } from '../../schemas';
 import { createProducer, done, ensureStreams, runConsumer } from '../../streams';
 
+// Real processes and brokers on a shared 2-core machine: generous, never asserted on.
+jest.setTimeout(120_000);
+
 // An independent client on the same topics: Python confluent-kafka with its Avro serializer
 // through the same registry. Needs: pip install 'confluent-kafka[avro,schemaregistry]'.
 const run = promisify(execFile);

@@ -7,6 +7,9 @@ import { promisify } from 'node:util';
 import { loadConfig } from '../../core/config';
 import { createProducer, dlqHeaders, ensureStreams } from '../../streams';
 
+// Real processes and brokers on a shared 2-core machine: generous, never asserted on.
+jest.setTimeout(120_000);
+
 // `foresight publish` and `foresight alerts tail` as a user runs them, on the real stack.
 const run = promisify(execFile);
 const cfg = loadConfig();

@@ -18,6 +18,9 @@ import {
   type RunningConsumer,
 } from '../../streams';
 
+// Real processes and brokers on a shared 2-core machine: generous, never asserted on.
+jest.setTimeout(120_000);
+
 // Real broker and registry (the stack globalSetup brings up); every test has its own namespace.
 const cfg = loadConfig();
 const conn = cfg.kafka;
@@ -36,7 +39,7 @@ const access = (n: number, over: Partial<VmAccess> = {}): VmAccess => ({
   ...over,
 });
 
-async function until(cond: () => boolean, what: string, limitMs = 30_000): Promise<void> {
+async function until(cond: () => boolean, what: string, limitMs = 60_000): Promise<void> {
   for (let waited = 0; !cond(); waited += 50) {
     if (waited > limitMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));

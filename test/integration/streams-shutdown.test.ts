@@ -5,6 +5,9 @@ import { loadConfig } from '../../core/config';
 import type { VmAccess } from '../../schemas';
 import { createProducer, done, ensureStreams, runConsumer } from '../../streams';
 
+// Real processes and brokers on a shared 2-core machine: generous, never asserted on.
+jest.setTimeout(120_000);
+
 // A role process stopped by SIGTERM mid-stream: it finishes the record in hand, commits and
 // leaves, so the next member of the group starts exactly where it stopped.
 const cfg = loadConfig();

@@ -12,6 +12,9 @@ import {
   type BatchResult,
 } from '../../streams';
 
+// Real processes and brokers on a shared 2-core machine: generous, never asserted on.
+jest.setTimeout(120_000);
+
 // Exactly-once consume-transform-produce on a real broker: outputs and offsets commit together.
 const cfg = loadConfig();
 const registryUrl = cfg.schemaRegistry.url;
@@ -38,7 +41,7 @@ const alertFor = (a: VmAccess): AdminAlert => ({
   details: {},
 });
 
-async function until(cond: () => boolean, what: string, limitMs = 30_000): Promise<void> {
+async function until(cond: () => boolean, what: string, limitMs = 60_000): Promise<void> {
   for (let waited = 0; !cond(); waited += 50) {
     if (waited > limitMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
