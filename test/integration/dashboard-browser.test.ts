@@ -254,7 +254,8 @@ maybe('operator dashboard in headless Chromium', () => {
     await page.locator(`[data-user="${ALICE}"][data-vm="${HOT_VM}"]`).waitFor({ timeout: 30_000 });
     await page.locator(`tr[data-event-id="${ALERT_ID}"]`).waitFor({ timeout: 30_000 });
     await page.locator(`[data-network="${NETS[2]}"]`).waitFor({ timeout: 30_000 });
-    await page.waitForFunction("document.querySelectorAll('#lat-chart-svg circle').length >= 2", undefined, { timeout: 30_000 });
+    // Polled from here: the page's content security policy rightly refuses Playwright's string predicates.
+    await waitFor('latency points', async () => ((await page.locator('#lat-chart-svg circle').count()) >= 2 ? true : undefined));
 
     expect(await page.locator(`[data-user="${ALICE}"][data-vm="${HOT_VM}"]`).getAttribute('data-score')).toBe('0.97');
     expect(await page.locator(`tr[data-event-id="${ALERT_ID}"]`).innerText()).toContain(`HSM pool exhausted: 1 gold partition missing for ${NETS[0]}`);
@@ -269,6 +270,16 @@ maybe('operator dashboard in headless Chromium', () => {
 
     // Everything the page loaded came from the API itself, and nothing broke the content policy.
     expect(requested.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith('data:'))).toEqual([]);
+    expect(problems).toEqual([]);
+
+    // Live: new records show up on the open page without a reload.
+    const GRACE = USERS[6];
+    await producer.send('risk.access', [{ key: GRACE, value: { ...risk(GRACE, 'vm-vault', 0.91), eventId: `dash-it:${run}:live`, timestamp: T0 + MIN } }]);
+    const later = alert(`dash-it-${run}-scale`, 4, 'POOL_EXHAUSTED', 'WARNING', 'hsm-pool', 'scale out: 1 more gold HSM recommended');
+    await producer.send('alerts.admin', [{ key: later.subject, value: later }]);
+    const cell = page.locator(`[data-user="${GRACE}"][data-vm="vm-vault"]`);
+    await waitFor('the updated score', async () => ((await cell.count()) && (await cell.getAttribute('data-score')) === '0.91' ? true : undefined));
+    await page.locator(`tr[data-event-id="${later.eventId}"]`).waitFor({ timeout: 30_000 });
     expect(problems).toEqual([]);
 
     const shots = path.join(loadConfig().home, 'screenshots');
