@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import { loadConfig } from '../../core/config';
-import { ForesightError, InvalidInputError } from '../../core/errors';
+import { ForesightError, InvalidInputError, isRetriable } from '../../core/errors';
 import { TOPICS, type Topic } from '../../schemas';
 import { checkLine, createProducer, createSerde, ensureStreams, physicalTopic, replayDlq, type CheckedLine, type LineCheckOptions } from '../../streams';
 import { has, parseArgs, str, UsageError } from '../args';
@@ -176,8 +176,10 @@ async function fromDlq(args: ReturnType<typeof parseArgs>): Promise<number> {
   return 0;
 }
 
+/** Before anything was sent: an outage gets the stack hint, a refusal (e.g. an incompatible schema) its own words. */
 function unreachable(err: unknown): Error {
   const msg = (err as Error).message;
+  if (!isRetriable(err)) return new ForesightError('PUBLISH', `${msg}; nothing was sent`);
   return new ForesightError('UNAVAILABLE', `${msg}; nothing was sent. Is the stack up? Run 'npx foresight stack up', or set KAFKA_BROKERS / SCHEMA_REGISTRY_URL`);
 }
 
