@@ -146,3 +146,14 @@ export function untilShutdownSignal(log: Logger, onSecond: () => void = () => pr
     },
   };
 }
+
+/**
+ * Every role has stopped and committed by now; a library handle left open (a gRPC channel, a
+ * PKCS#11 module) must not keep the terminal waiting. FORESIGHT_DEBUG names what lingers.
+ */
+export function exitSoon(code: number, graceMs = 3000): void {
+  setTimeout(() => {
+    if (process.env.FORESIGHT_DEBUG) console.error(`still open after stop: ${process.getActiveResourcesInfo().join(', ')}`);
+    process.exit(code);
+  }, graceMs).unref();
+}

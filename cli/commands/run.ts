@@ -6,7 +6,7 @@ import { MetricsRegistry } from '../../core/metrics';
 import type { RoleContext } from '../../core/role';
 import { ScaledClock } from '../../roles/clock';
 import { parseRoles, scorerStarter } from '../../roles/registry';
-import { startPipeline, untilShutdownSignal } from '../../roles/runner';
+import { exitSoon, startPipeline, untilShutdownSignal } from '../../roles/runner';
 import { UsageError, int, parseArgs, str } from '../args';
 
 export const summary = 'runs the pipeline: one role, several, or all of them in this process';
@@ -78,6 +78,7 @@ export async function run(argv: string[]): Promise<number> {
   await pipeline.stop();
   shutdown.dispose();
   log.info('stopped', { signal });
+  exitSoon(0);
   return 0;
 }
 
