@@ -11,7 +11,11 @@
  * window (the outputs stay exactly-once; the first scores of a key are colder).
  */
 import * as os from 'node:os';
+import * as path from 'node:path';
 import type { Config } from '../../core/config';
+import { ConfigError } from '../../core/errors';
+import type { MetricsRegistry } from '../../core/metrics';
+import type { Health, RoleContext, RunningRole } from '../../core/role';
 import { systemClock, type Clock } from '../../core/clock';
 import { silentLogger, type Logger } from '../../core/log';
 import type { AccessFeatures, NetworkFeatures } from '../../schemas/types';
@@ -34,6 +38,7 @@ export interface ScorerRoleOptions {
   reloadCheckMs?: number;
   clock?: Clock;
   log?: Logger;
+  metrics?: MetricsRegistry;
 }
 
 export interface ScorerCounters {
@@ -65,6 +70,9 @@ export async function startScorer(opts: ScorerRoleOptions): Promise<RunningScore
   log.info('scorer model loaded', { version: models.metadata.version, backend });
   const counters: ScorerCounters = { batches: 0, records: 0, accessRisks: 0, workloadRisks: 0, duplicates: 0, reloads: 0, aborts: 0, modelVersion: scorer.modelVersion };
   const undo = new Map<string, Snapshot>();
+  const scoredMetric = opts.metrics?.counter('foresight_scorer_scored_total', 'Windows scored, by kind (access, network).');
+  const dupMetric = opts.metrics?.counter('foresight_scorer_duplicates_total', 'Windows not scored again because the key had seen a newer one.');
+  const reloadMetric = opts.metrics?.counter('foresight_scorer_model_reloads_total', 'New model versions swapped in.');
   let lastCheck = clock.now();
   const reloadCheckMs = opts.reloadCheckMs ?? 10_000;
 
@@ -84,6 +92,7 @@ export async function startScorer(opts: ScorerRoleOptions): Promise<RunningScore
       models = next;
       disposeModels(prev);
       counters.reloads++;
+      reloadMetric?.inc({}, 1);
       counters.modelVersion = scorer.modelVersion;
       log.info('scorer model swapped', { from: prev.metadata.version, to: next.metadata.version });
       return true;
@@ -109,6 +118,8 @@ export async function startScorer(opts: ScorerRoleOptions): Promise<RunningScore
       counters.workloadRisks += risks.length;
     }
     undo.set(`${ctx.topic}/${ctx.partition}`, scorer.end());
+    scoredMetric?.inc({ kind: ctx.topic === 'features.access' ? 'access' : 'network' }, outputs.length);
+    dupMetric?.inc({}, scorer.stats().duplicates - before);
     counters.batches++;
     counters.records += records.length;
     counters.duplicates += scorer.stats().duplicates - before;
@@ -150,5 +161,39 @@ export async function startScorer(opts: ScorerRoleOptions): Promise<RunningScore
       stopping ??= processor.stop().finally(() => disposeModels(models));
       return stopping;
     },
+  };
+}
+
+/** Where `run --role scorer` finds its model: --model, else FORESIGHT_MODEL_DIR, else FORESIGHT_HOME/models/current. */
+export function resolveModelDir(cfg: Pick<Config, 'home'>, explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(explicit ?? env.FORESIGHT_MODEL_DIR ?? path.join(cfg.home, 'models', 'current'));
+}
+
+/** The `foresight run` entry (roles/registry.ts looks for this export). */
+export async function startScorerRole(ctx: RoleContext, o: { modelDir?: string; namespace?: string; instanceId?: string } = {}): Promise<RunningRole & { scorer: RunningScorer }> {
+  const dir = resolveModelDir(ctx.config, o.modelDir);
+  try {
+    readMetadata(dir);
+  } catch (err) {
+    throw new ConfigError(`no model in ${dir} (${err instanceof Error ? err.message.split(';')[0] : String(err)}); train one with 'foresight train --input FILE.jsonl --out ${dir}' or set FORESIGHT_MODEL_DIR`);
+  }
+  const scorer = await startScorer({
+    config: ctx.config,
+    modelDir: dir,
+    namespace: o.namespace,
+    groupId: `${ctx.groupPrefix}${SCORER_GROUP}`,
+    instanceId: o.instanceId,
+    clock: ctx.clock,
+    log: ctx.log,
+    metrics: ctx.metrics,
+  });
+  return {
+    name: 'scorer',
+    scorer,
+    async health(): Promise<Health> {
+      const c = scorer.counters();
+      return { model: { ok: true, detail: `${c.modelVersion} (${c.reloads} reloads)` } };
+    },
+    stop: () => scorer.stop(),
   };
 }
