@@ -96,6 +96,15 @@ export async function runTransactionalProcessor<T extends Topic>(opts: Transacti
     if (!restart) finish(kafkaError(error, 'processor crashed'));
   });
 
+  // One producer has one transaction open at a time: with several partitions processed at once
+  // (concurrency > 1), batches are computed in parallel but committed one after another.
+  let txQueue: Promise<void> = Promise.resolve();
+  const serially = (fn: () => Promise<void>): Promise<void> => {
+    const run = txQueue.then(fn);
+    txQueue = run.catch(() => undefined);
+    return run;
+  };
+
   const encodeOutputs = async (outputs: TxOutput[]): Promise<Map<string, Message[]>> => {
     const byTopic = new Map<string, Message[]>();
     const add = (t: string, m: Message) => (byTopic.get(t) ?? byTopic.set(t, []).get(t)!).push(m);
@@ -138,15 +147,17 @@ export async function runTransactionalProcessor<T extends Topic>(opts: Transacti
     if (lateMsgs.length) out.set(lateTopic(physical), [...(out.get(lateTopic(physical)) ?? []), ...lateMsgs]);
 
     const last = messages[messages.length - 1].offset;
-    const tx = await producer.transaction();
-    try {
-      for (const [t, msgs] of out) await tx.send({ topic: t, messages: msgs, acks: -1 });
-      await tx.sendOffsets({ consumerGroupId: opts.groupId, topics: [{ topic: physical, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }] });
-      await tx.commit();
-    } catch (err) {
-      await tx.abort().catch((e) => log.warn('abort failed', { error: e }));
-      throw kafkaError(err, `commit transaction for ${physical}[${partition}]`);
-    }
+    await serially(async () => {
+      const tx = await producer.transaction();
+      try {
+        for (const [t, msgs] of out) await tx.send({ topic: t, messages: msgs, acks: -1 });
+        await tx.sendOffsets({ consumerGroupId: opts.groupId, topics: [{ topic: physical, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }] });
+        await tx.commit();
+      } catch (err) {
+        await tx.abort().catch((e) => log.warn('abort failed', { error: e }));
+        throw kafkaError(err, `commit transaction for ${physical}[${partition}]`);
+      }
+    });
     return { dlq: [...toDlq.values()].map((d) => d.reason), late: lateMsgs.length, processed: messages.length - dlqMsgs.length - lateMsgs.length };
   };
 

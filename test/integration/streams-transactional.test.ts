@@ -129,4 +129,32 @@ describe('transactional processor', () => {
     await again.stop();
     expect(again.counters().in).toBe(0);
   });
+  it('commits batches of several partitions processed at once, each output exactly once', async () => {
+    const ns = newNs();
+    await ensureStreams(cfg, { namespace: ns, topics: ['telemetry.vm-access', 'alerts.admin'] });
+    const n = 90;
+    const p = createProducer({ kafka: cfg.kafka, registryUrl, namespace: ns });
+    await p.send('telemetry.vm-access', Array.from({ length: n }, (_, i) => ({ key: `user-${i}`, value: access(i, { userId: `user-${i}` }) })));
+    await p.disconnect();
+    const proc = await runTransactionalProcessor({
+      kafka: cfg.kafka,
+      registryUrl,
+      namespace: ns,
+      groupId: `${ns}-g`,
+      transactionalId: `${ns}-tx-1`,
+      topics: ['telemetry.vm-access'],
+      concurrency: 3,
+      processBatch: async (records) => {
+        await new Promise((r) => setTimeout(r, 20)); // overlap the partitions' batches
+        return { outputs: records.map((r) => ({ topic: 'alerts.admin' as const, key: r.value.userId, value: alertFor(r.value) })) };
+      },
+    });
+    try {
+      await until(() => proc.counters().in === n, 'every record committed');
+    } finally {
+      await proc.stop();
+    }
+    const alerts = await readTopic(cfg.kafka, `${ns}.alerts.admin`, { fromBeginning: true, max: n + 1, timeoutMs: 5_000 });
+    expect(alerts).toHaveLength(n);
+  });
 });
