@@ -10,9 +10,9 @@ export interface SeriesSpec {
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 export function lineChart(title: string, series: SeriesSpec[], o: { xLabel: string; yLabel: string; xRange?: [number, number]; yRange?: [number, number]; diagonal?: boolean; xFormat?: (x: number) => string }): string {
-  const W = 560;
+  const W = 620;
   const H = 340;
-  const m = { l: 60, r: 150, t: 30, b: 45 };
+  const m = { l: 60, r: 190, t: 30, b: 45 };
   const allX = series.flatMap((s) => s.xs);
   const allY = series.flatMap((s) => s.ys).filter((y) => Number.isFinite(y));
   const [x0, x1] = o.xRange ?? [Math.min(...allX), Math.max(...allX)];
