@@ -10,6 +10,7 @@ export type DlqReason =
   | 'undecodable' // the bytes do not decode with the writer schema
   | 'incompatible-schema' // the writer schema cannot be read as this topic's schema
   | 'invalid' // decoded, but fails the topic's semantic checks
+  | 'oversized' // the value is larger than any record of the topic can be (MAX_VALUE_BYTES)
   | 'retries-exhausted' // the handler kept failing with a non-retriable error
   | 'rejected'; // the handler itself said DLQ
 

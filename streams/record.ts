@@ -3,7 +3,7 @@ import type { Topic, TopicRecords } from '../schemas';
 import { headersToStrings } from './dlq';
 import { BadRecordError } from './errors';
 import type { Serde } from './serde';
-import { validateRecord } from './validate';
+import { MAX_VALUE_BYTES, validateRecord } from './validate';
 
 export interface ConsumedRecord<T extends Topic = Topic> {
   topic: T;
@@ -36,6 +36,8 @@ export async function toRecord<T extends Topic>(
   m: KafkaMessage,
   now: number | null,
 ): Promise<AnyRecord<T> | Rejected> {
+  // Decoding a huge value costs memory and time for nothing: no record of ours is near this size.
+  if (m.value && m.value.length > MAX_VALUE_BYTES) return { rejected: true, reason: 'oversized', detail: `value of ${m.value.length} bytes exceeds ${MAX_VALUE_BYTES}` };
   try {
     const { value, schemaId } = await serde.decode(topic, m.value);
     if (now !== null) {

@@ -5,6 +5,7 @@ import { silentLogger, type Logger } from '../core/log';
 import { backoffDelay, sleep as realSleep } from '../core/retry';
 import type { Topic, TopicRecords } from '../schemas';
 import { dlqTopic, lateTopic } from './catalogue';
+import { chunkBySize } from './chunk';
 import { dlqHeaders, lateHeaders } from './dlq';
 import { kafkaError } from './errors';
 import { createKafka, type KafkaConnection } from './kafka';
@@ -150,7 +151,7 @@ export async function runTransactionalProcessor<T extends Topic>(opts: Transacti
     await serially(async () => {
       const tx = await producer.transaction();
       try {
-        for (const [t, msgs] of out) await tx.send({ topic: t, messages: msgs, acks: -1 });
+        for (const [t, msgs] of out) for (const part of chunkBySize(msgs)) await tx.send({ topic: t, messages: part, acks: -1 });
         await tx.sendOffsets({ consumerGroupId: opts.groupId, topics: [{ topic: physical, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }] });
         await tx.commit();
       } catch (err) {

@@ -8,6 +8,8 @@ import type { Topic, TopicRecords } from '../schemas';
  */
 export const EARLIEST_PLAUSIBLE = Date.UTC(2000, 0, 1);
 export const MAX_FUTURE_SKEW_MS = 24 * 3600 * 1000;
+/** No record of any topic comes near this (the largest, features, are under 1 KiB). */
+export const MAX_VALUE_BYTES = 64 * 1024;
 
 type Check = (problems: string[]) => void;
 
