@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../core/config';
 import type { VmAccess } from '../schemas';
-import { createProducer, done, ensureStreams, frame, runConsumer, runTransactionalProcessor, unframe } from '../streams';
+import { createProducer, done, dropNamespace, ensureStreams, frame, runConsumer, runTransactionalProcessor, unframe } from '../streams';
 import type { Benchmark, BenchContext, BenchResult } from './types';
 
 const BATCH = 500;
@@ -163,6 +163,8 @@ async function run(ctx: BenchContext): Promise<BenchResult[]> {
     await runKcat(['-C', '-b', broker, '-t', topic, '-o', 'beginning', '-e', '-q', '-c', String(total), '-f', '%o\\n'], 120_000);
     kcatConsume = total / seconds(t0);
   }
+
+  await dropNamespace(cfg, ns).catch((err) => ctx.log(`could not drop ${ns}: ${(err as Error).message}`));
 
   const rs = (name: string, baseline: string, b: number, s: number, note: string): BenchResult => ({ name, baseline, baselineValue: b, subjectValue: s, unit: 'records/s', ratio: s / b, higherIsBetter: true, note });
   const out: BenchResult[] = [

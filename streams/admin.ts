@@ -5,7 +5,7 @@ import type { Topic } from '../schemas';
 import { catalogue, topicConfig, type TopicSpec } from './catalogue';
 import { kafkaError } from './errors';
 import { createKafka, type KafkaConnection } from './kafka';
-import { ensureSchemas } from './registry';
+import { deleteSubject, ensureSchemas, listSubjects } from './registry';
 
 /**
  * Replication factor for new topics: 1 on the local single broker; a real cluster sets
@@ -87,4 +87,27 @@ export async function ensureStreams(
   const topics = await withRetry(() => ensureTopics(cfg.kafka, { specs, replicationFactor, log }), retry);
   const schemaIds = await withRetry(() => ensureSchemas(cfg.schemaRegistry.url, opts.topics, { namespace: opts.namespace }), retry);
   return { topics, schemaIds };
+}
+
+/**
+ * Deletes every topic and value subject under a namespace (`<ns>.…`): what a test or benchmark
+ * made, so a long-lived local stack does not fill up. Refuses an empty namespace.
+ */
+export async function dropNamespace(cfg: { kafka: KafkaConnection; schemaRegistry: { url: string } }, namespace: string, log: Logger = silentLogger): Promise<{ topics: string[]; subjects: string[] }> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(namespace)) throw new ConfigError(`dropNamespace: "${namespace}" is not a namespace`);
+  const prefix = `${namespace}.`;
+  const admin = createKafka(cfg.kafka, 'foresight-admin', log).admin();
+  let topics: string[] = [];
+  try {
+    await admin.connect();
+    topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length) await admin.deleteTopics({ topics, timeout: 30_000 });
+  } catch (err) {
+    throw kafkaError(err, `drop namespace ${namespace}`);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+  const subjects = await listSubjects(cfg.schemaRegistry.url).then((all) => all.filter((s) => s.startsWith(prefix)));
+  for (const s of subjects) await deleteSubject(cfg.schemaRegistry.url, s);
+  return { topics, subjects };
 }

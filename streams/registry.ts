@@ -87,3 +87,14 @@ export async function ensureSchemas(
   for (const topic of topics) ids.set(topic, await registerSchema(client, url, valueSubject(physicalTopic(topic, opts.namespace)), loadSchema(topic)));
   return ids;
 }
+
+export async function listSubjects(url: string): Promise<string[]> {
+  return ((await http(`${url}/subjects`, { method: 'GET' }, 'list subjects')) as string[]) ?? [];
+}
+
+/** Soft then hard delete (Confluent semantics; Apicurio accepts both). */
+export async function deleteSubject(url: string, subject: string): Promise<void> {
+  const s = encodeURIComponent(subject);
+  await http(`${url}/subjects/${s}`, { method: 'DELETE' }, `delete ${subject}`);
+  await http(`${url}/subjects/${s}?permanent=true`, { method: 'DELETE' }, `delete ${subject} permanently`).catch(() => undefined);
+}

@@ -7,7 +7,29 @@ import { promisify } from 'node:util';
 import { loadConfig } from '../../core/config';
 import type { VmAccess } from '../../schemas';
 import { loadSchema } from '../../schemas';
-import { avroType, createProducer, done, ensureStreams, frame, runConsumer, unframe } from '../../streams';
+import {
+  avroType,
+  createProducer,
+  done,
+  dropNamespace,
+  ensureStreams,
+  frame,
+  runConsumer,
+  unframe,
+} from '../../streams';
+
+// Every namespace a test makes is dropped afterwards (topics and subjects), so a long-lived
+// local stack does not fill up.
+const namespaces: string[] = [];
+const newNs = (): string => {
+  const ns = `it-kcat-${randomUUID().slice(0, 8)}`;
+  namespaces.push(ns);
+  return ns;
+};
+afterAll(async () => {
+  const c = loadConfig();
+  for (const ns of namespaces) await dropNamespace(c, ns).catch(() => undefined);
+});
 
 // Real processes and brokers on a shared 2-core machine: generous, never asserted on.
 jest.setTimeout(120_000);
@@ -25,7 +47,7 @@ const access = (n: number): VmAccess => ({ eventId: `k${n}`, timestamp: t, userI
 
 (haveKcat ? describe : describe.skip)('kcat and Foresight on the same topics', () => {
   it('kcat reads our records as Confluent wire format: magic byte 0, the registered id, Avro', async () => {
-    const ns = `it-kcat-${randomUUID().slice(0, 8)}`;
+    const ns = newNs();
     const { schemaIds } = await ensureStreams(cfg, { namespace: ns, topics: ['telemetry.vm-access'] });
     const p = createProducer({ kafka: cfg.kafka, registryUrl, namespace: ns });
     await p.send('telemetry.vm-access', [{ key: 'u1', value: access(1) }]);
@@ -39,7 +61,7 @@ const access = (n: number): VmAccess => ({ eventId: `k${n}`, timestamp: t, userI
   });
 
   it('our consumer accepts wire-format bytes kcat produced, and DLQs its garbage with headers kcat can read', async () => {
-    const ns = `it-kcat-${randomUUID().slice(0, 8)}`;
+    const ns = newNs();
     const { schemaIds } = await ensureStreams(cfg, { namespace: ns, topics: ['telemetry.vm-access'] });
     const topic = `${ns}.telemetry.vm-access`;
     const good = frame(schemaIds.get('telemetry.vm-access')!, avroType(loadSchema('telemetry.vm-access')).toBuffer(access(2)));

@@ -4,7 +4,20 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '../../core/config';
 import type { AdminAlert, VmAccess } from '../../schemas';
-import { createProducer, done, ensureStreams, runConsumer } from '../../streams';
+import { createProducer, done, dropNamespace, ensureStreams, runConsumer } from '../../streams';
+
+// Every namespace a test makes is dropped afterwards (topics and subjects), so a long-lived
+// local stack does not fill up.
+const namespaces: string[] = [];
+const newNs = (): string => {
+  const ns = `it-py-${randomUUID().slice(0, 8)}`;
+  namespaces.push(ns);
+  return ns;
+};
+afterAll(async () => {
+  const c = loadConfig();
+  for (const ns of namespaces) await dropNamespace(c, ns).catch(() => undefined);
+});
 
 // Real processes and brokers on a shared 2-core machine: generous, never asserted on.
 jest.setTimeout(120_000);
@@ -26,7 +39,7 @@ const brokers = cfg.kafka.brokers.join(',');
 
 (havePython ? describe : describe.skip)('Python confluent-kafka and Foresight on the same topics', () => {
   it('our consumer accepts telemetry produced by Python with its AvroSerializer', async () => {
-    const ns = `it-py-${randomUUID().slice(0, 8)}`;
+    const ns = newNs();
     await ensureStreams(cfg, { namespace: ns, topics: ['telemetry.vm-access'] });
     const out = await run(python, [path.join(scripts, 'produce_telemetry.py'), '--brokers', brokers, '--registry', registryUrl, '--topic', `${ns}.telemetry.vm-access`, '--count', '12', '--prefix', ns]);
     expect(JSON.parse(out.stdout)).toEqual({ acked: 12 });
@@ -79,7 +92,7 @@ const brokers = cfg.kafka.brokers.join(',');
   });
 
   it('Python reads the alerts we produce, with the registered schema', async () => {
-    const ns = `it-py-${randomUUID().slice(0, 8)}`;
+    const ns = newNs();
     const { schemaIds } = await ensureStreams(cfg, { namespace: ns, topics: ['alerts.admin'] });
     const alert: AdminAlert = { eventId: 'a-1', timestamp: 1_763_700_000_000, subject: 'pool-gold', kind: 'POOL_EXHAUSTED', severity: 'CRITICAL', message: 'gold pool exhausted', details: { free: '0' } };
     const p = createProducer({ kafka: cfg.kafka, registryUrl, namespace: ns });

@@ -4,10 +4,12 @@ import { InvalidInputError } from '../../core/errors';
 import { loadSchema, TOPICS, type VmAccess } from '../../schemas';
 import {
   avroType,
+  type ConsumedRecord,
   createProducer,
   createRegistryClient,
   createSerde,
   done,
+  dropNamespace,
   ensureSchemas,
   ensureStreams,
   frame,
@@ -15,13 +17,24 @@ import {
   registerSchema,
   runConsumer,
   valueSubject,
-  type ConsumedRecord,
 } from '../../streams';
+
+// Every namespace a test makes is dropped afterwards (topics and subjects), so a long-lived
+// local stack does not fill up.
+const namespaces: string[] = [];
+const newNs = (): string => {
+  const ns = `it-schema-${randomUUID().slice(0, 8)}`;
+  namespaces.push(ns);
+  return ns;
+};
+afterAll(async () => {
+  const c = loadConfig();
+  for (const ns of namespaces) await dropNamespace(c, ns).catch(() => undefined);
+});
 
 // Against the real registry (Apicurio, Confluent API): subjects per topic, BACKWARD, evolution.
 const cfg = loadConfig();
 const url = cfg.schemaRegistry.url;
-const newNs = () => `it-schema-${randomUUID().slice(0, 8)}`;
 
 const v1 = loadSchema('telemetry.vm-access') as { fields: object[] };
 const v2 = { ...v1, fields: [...v1.fields, { name: 'sessionId', type: ['null', 'string'], default: null, doc: 'Session the access belongs to.' }] };

@@ -5,7 +5,20 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '../../core/config';
-import { createProducer, dlqHeaders, ensureStreams } from '../../streams';
+import { createProducer, dlqHeaders, dropNamespace, ensureStreams } from '../../streams';
+
+// Every namespace a test makes is dropped afterwards (topics and subjects), so a long-lived
+// local stack does not fill up.
+const namespaces: string[] = [];
+const newNs = (): string => {
+  const ns = `it-cli-${randomUUID().slice(0, 8)}`;
+  namespaces.push(ns);
+  return ns;
+};
+afterAll(async () => {
+  const c = loadConfig();
+  for (const ns of namespaces) await dropNamespace(c, ns).catch(() => undefined);
+});
 
 // Real processes and brokers on a shared 2-core machine: generous, never asserted on.
 jest.setTimeout(120_000);
@@ -35,7 +48,7 @@ afterAll(() => files.forEach((f) => fs.rmSync(f, { force: true })));
 
 describe('publish and alerts tail', () => {
   it('publishes checked lines and tails them back, readable and as JSON', async () => {
-    const ns = `it-cli-${randomUUID().slice(0, 8)}`;
+    const ns = newNs();
     const f = file([alert(1), alert(2), note].map((o) => JSON.stringify(o)));
     const pub = await cli(['publish', '--file', f, '--namespace', ns]);
     expect(pub.stderr).toBe('');
@@ -50,7 +63,7 @@ describe('publish and alerts tail', () => {
   });
 
   it('refuses a file with bad lines, naming each by number, and sends nothing', async () => {
-    const ns = `it-cli-${randomUUID().slice(0, 8)}`;
+    const ns = newNs();
     const bad = { ...alert(2), value: { ...alert(2).value, severity: 'LOUD' } };
     const f = file([JSON.stringify(alert(1)), 'oops', JSON.stringify(bad)]);
     const pub = await cli(['publish', '--file', f, '--namespace', ns]);
@@ -63,7 +76,7 @@ describe('publish and alerts tail', () => {
   });
 
   it('replays a DLQ with publish --from-dlq, and says what it did', async () => {
-    const ns = `it-cli-${randomUUID().slice(0, 8)}`;
+    const ns = newNs();
     const topic = `${ns}.telemetry.vm-access`;
     await ensureStreams(cfg, { namespace: ns, topics: ['telemetry.vm-access'] });
     const p = createProducer({ kafka: cfg.kafka, registryUrl: cfg.schemaRegistry.url });

@@ -5,18 +5,32 @@ import type { VmAccess } from '../../schemas';
 import {
   createProducer,
   done,
+  dropNamespace,
   ensureStreams,
   frame,
   late,
+  type Outcome,
+  type Producer,
   readTopic,
   replayDlq,
   retry,
   runConsumer,
-  toDlq,
-  type Outcome,
-  type Producer,
   type RunningConsumer,
+  toDlq,
 } from '../../streams';
+
+// Every namespace a test makes is dropped afterwards (topics and subjects), so a long-lived
+// local stack does not fill up.
+const namespaces: string[] = [];
+const newNs = (): string => {
+  const ns = `it-consumer-${randomUUID().slice(0, 8)}`;
+  namespaces.push(ns);
+  return ns;
+};
+afterAll(async () => {
+  const c = loadConfig();
+  for (const ns of namespaces) await dropNamespace(c, ns).catch(() => undefined);
+});
 
 // Real processes and brokers on a shared 2-core machine: generous, never asserted on.
 jest.setTimeout(120_000);
@@ -25,7 +39,7 @@ jest.setTimeout(120_000);
 const cfg = loadConfig();
 const conn = cfg.kafka;
 const registryUrl = cfg.schemaRegistry.url;
-const newNs = () => `it-consumer-${randomUUID().slice(0, 8)}`;
+
 const fast = { initialMs: 5, maxMs: 20 };
 
 const access = (n: number, over: Partial<VmAccess> = {}): VmAccess => ({

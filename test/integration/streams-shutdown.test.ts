@@ -3,7 +3,20 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { loadConfig } from '../../core/config';
 import type { VmAccess } from '../../schemas';
-import { createProducer, done, ensureStreams, runConsumer } from '../../streams';
+import { createProducer, done, dropNamespace, ensureStreams, runConsumer } from '../../streams';
+
+// Every namespace a test makes is dropped afterwards (topics and subjects), so a long-lived
+// local stack does not fill up.
+const namespaces: string[] = [];
+const newNs = (): string => {
+  const ns = `it-stop-${randomUUID().slice(0, 8)}`;
+  namespaces.push(ns);
+  return ns;
+};
+afterAll(async () => {
+  const c = loadConfig();
+  for (const ns of namespaces) await dropNamespace(c, ns).catch(() => undefined);
+});
 
 // Real processes and brokers on a shared 2-core machine: generous, never asserted on.
 jest.setTimeout(120_000);
@@ -29,7 +42,7 @@ const s = require(${JSON.stringify(path.join(root, 'streams'))});
 
 describe('graceful shutdown of a consumer process', () => {
   it('on SIGTERM finishes in-flight work, commits, and exits 0; the group resumes with no gap and no repeat', async () => {
-    const ns = `it-stop-${randomUUID().slice(0, 8)}`;
+    const ns = newNs();
     await ensureStreams(cfg, { namespace: ns, topics: ['telemetry.vm-access'] });
     const n = 60;
     const p = createProducer({ kafka: cfg.kafka, registryUrl, namespace: ns });

@@ -2,7 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../core/config';
 import { kafkaSslCa } from '../../stack';
 import type { AdminAlert } from '../../schemas';
-import { createProducer, ensureStreams, readTopic, createSerde } from '../../streams';
+import { createProducer, createSerde, dropNamespace, ensureStreams, readTopic } from '../../streams';
+
+// Every namespace a test makes is dropped afterwards (topics and subjects), so a long-lived
+// local stack does not fill up.
+const namespaces: string[] = [];
+const newNs = (): string => {
+  const ns = `it-tls-${randomUUID().slice(0, 8)}`;
+  namespaces.push(ns);
+  return ns;
+};
+afterAll(async () => {
+  const c = loadConfig();
+  for (const ns of namespaces) await dropNamespace(c, ns).catch(() => undefined);
+});
 
 // The wrappers over the stack's TLS 1.3-only listener, configured the way an operator would:
 // KAFKA_BROKERS, KAFKA_SSL=true and KAFKA_SSL_CA.
@@ -13,7 +26,7 @@ const ca = kafkaSslCa(local);
   const cfg = loadConfig({ ...process.env, KAFKA_BROKERS: `127.0.0.1:${local.ports.kafkaSsl}`, KAFKA_SSL: 'true', KAFKA_SSL_CA: ca });
 
   it('creates topics, produces and reads back through the SSL listener', async () => {
-    const ns = `it-tls-${randomUUID().slice(0, 8)}`;
+    const ns = newNs();
     await ensureStreams(cfg, { namespace: ns, topics: ['alerts.admin'], retries: 1 });
     const alert: AdminAlert = { eventId: 'tls-1', timestamp: Date.now(), subject: 's', kind: 'SECURITY', severity: 'INFO', message: 'over TLS', details: {} };
     const p = createProducer({ kafka: cfg.kafka, registryUrl: cfg.schemaRegistry.url, namespace: ns });

@@ -2,15 +2,29 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../core/config';
 import type { AdminAlert, VmAccess } from '../../schemas';
 import {
+  type BatchResult,
   catalogue,
   createProducer,
   createSerde,
+  dropNamespace,
   ensureStreams,
   ensureTopics,
   readTopic,
   runTransactionalProcessor,
-  type BatchResult,
 } from '../../streams';
+
+// Every namespace a test makes is dropped afterwards (topics and subjects), so a long-lived
+// local stack does not fill up.
+const namespaces: string[] = [];
+const newNs = (): string => {
+  const ns = `it-tx-${randomUUID().slice(0, 8)}`;
+  namespaces.push(ns);
+  return ns;
+};
+afterAll(async () => {
+  const c = loadConfig();
+  for (const ns of namespaces) await dropNamespace(c, ns).catch(() => undefined);
+});
 
 // Real processes and brokers on a shared 2-core machine: generous, never asserted on.
 jest.setTimeout(120_000);
@@ -18,7 +32,6 @@ jest.setTimeout(120_000);
 // Exactly-once consume-transform-produce on a real broker: outputs and offsets commit together.
 const cfg = loadConfig();
 const registryUrl = cfg.schemaRegistry.url;
-const newNs = () => `it-tx-${randomUUID().slice(0, 8)}`;
 
 const access = (n: number, over: Partial<VmAccess> = {}): VmAccess => ({
   eventId: `e${n}`,
