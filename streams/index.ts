@@ -41,7 +41,8 @@
  * Also: readTopic(conn, physicalTopic, { fromBeginning, max, timeoutMs, onMessage, signal })
  * reads raw records outside any role's group (tail, DLQ inspection, tests); checkLine() checks
  * one JSON line against schema + semantics (publish); catalogue()/changelogSpec() for topics;
- * KAFKA_REPLICATION_FACTOR (default 1) for new topics.
+ * KAFKA_REPLICATION_FACTOR (default 1) for new topics; dropNamespace(cfg, ns) deletes a test's
+ * topics and subjects; replayDlq() sends `<topic>.dlq` back to `<topic>`.
  */
 export * from './admin';
 export * from './catalogue';
