@@ -25,7 +25,12 @@ function onPath(bin: string): string | undefined {
 /** Major version of a java binary (8, 11, 17, 21, 25…), or undefined if it does not run. */
 export function javaMajor(javaBin: string): number | undefined {
   const r = spawnSync(javaBin, ['-version'], { encoding: 'utf8' });
-  const m = /version "(\d+)(?:\.(\d+))?/.exec(`${r.stderr}${r.stdout}`);
+  return parseJavaMajor(`${r.stderr ?? ''}${r.stdout ?? ''}`);
+}
+
+/** Pure: the major version in `java -version` output ("1.8.0_392" is 8, "25.0.3" is 25). */
+export function parseJavaMajor(text: string): number | undefined {
+  const m = /version "(\d+)(?:\.(\d+))?/.exec(text);
   if (!m) return undefined;
   const major = Number(m[1]);
   return major === 1 ? Number(m[2]) : major;

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { formatStatus } from '../../cli/commands/stack';
 import { allHealthy, type StackStatus } from '../../stack';
+import { parseJavaMajor } from '../../stack/deps';
 import { newClusterId, serverProperties } from '../../stack/kafka';
 import { layout } from '../../stack/layout';
 import { waitUntil, withLock } from '../../stack/process';
@@ -81,6 +82,18 @@ describe('stack status', () => {
     const text = formatStatus(status({ kafka: false }));
     expect(text).toMatch(/^kafka\s+DOWN\s+127\.0\.0\.1:9092 \(managed, pid 42\)/m);
     expect(text).toMatch(/^hsm\s+healthy/m);
+  });
+});
+
+describe('java version', () => {
+  test.each([
+    ['openjdk version "17.0.15" 2025-04-15', 17],
+    ['openjdk version "25.0.3" 2026-04-21 LTS', 25],
+    ['java version "1.8.0_392"', 8],
+    ['openjdk version "21" 2023-09-19', 21],
+    ['bash: java: command not found', undefined],
+  ])('given "%s", then the major version is %s', (text, major) => {
+    expect(parseJavaMajor(text)).toBe(major);
   });
 });
 
