@@ -54,11 +54,22 @@ function serverFeatures(batchAppend: boolean) {
 
 export class PortInUseError extends Error {}
 
+/**
+ * grpc-js's createSsl keeps Node's TLS 1.2 floor and has no option to raise it; like Kafka's SSL
+ * listener and the delivery API, the event store refuses anything below TLS 1.3.
+ */
+class Tls13ServerCredentials extends ServerCredentials {
+  constructor(cert: Buffer, key: Buffer) {
+    super({ requestCert: false, minVersion: 'TLSv1.3' }, { cert, key, minVersion: 'TLSv1.3' });
+  }
+  _equals(other: ServerCredentials): boolean {
+    return other === this;
+  }
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const credentials = opts.tls
-    ? ServerCredentials.createSsl(null, [
-        { cert_chain: fs.readFileSync(opts.tls.certFile), private_key: fs.readFileSync(opts.tls.keyFile) },
-      ])
+    ? new Tls13ServerCredentials(fs.readFileSync(opts.tls.certFile), fs.readFileSync(opts.tls.keyFile))
     : ServerCredentials.createInsecure();
   const store = new Store(opts.dataDir);
   /** Closers of long-lived calls (subscriptions, batch appends), so shutdown can end them. */
