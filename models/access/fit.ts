@@ -14,6 +14,8 @@ export interface AccessFitOptions {
   units?: number;
   /** Keep the last training day to pick the epoch (off by default: one day is a noisy judge). */
   validation?: boolean;
+  /** Average the weights of the epochs from this one on (default: the last half). */
+  averageFrom?: number;
   /** Start the net's linear path at a logistic regression fitted on the same rows. */
   linearInit?: boolean;
   batchSize?: number;
@@ -84,6 +86,7 @@ export async function fitAccess(features: readonly AccessFeatures[], o: AccessFi
   );
   const stats = await trainSeqNet(net, fitPart, {
     validate: valPart ? () => sequenceLoss(net, valPart, 'bce') : undefined,
+    averageFrom: o.averageFrom ?? Math.ceil(o.epochs / 2) + 1,
     patience: 3,
     epochs: o.epochs,
     loss: 'bce',

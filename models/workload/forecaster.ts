@@ -108,6 +108,7 @@ export async function fitWorkload(features: readonly NetworkFeatures[], o: Workl
   const valPart = valFrom === null ? null : trainingSequences(seqs, scaler, valFrom - DAY, o.trainUntil);
   const stats = await trainSeqNet(net, fitPart, {
     validate: valPart ? () => sequenceLoss(net, valPart, 'mse') : undefined,
+    averageFrom: Math.ceil(o.epochs / 2) + 1,
     patience: 3,
     epochs: o.epochs,
     loss: 'mse',
