@@ -7,7 +7,6 @@ import { MetricsRegistry } from '../core/metrics';
 import type { RoleContext } from '../core/role';
 import { simulate } from '../models/sim/simulate';
 import { ScaledClock } from '../roles/clock';
-import { scorerStarter } from '../roles/registry';
 import { startPipeline, untilShutdownSignal, type Pipeline } from '../roles/runner';
 import { allHealthy, layout, up } from '../stack';
 import { createProducer, ensureStreams } from '../streams';
@@ -87,7 +86,7 @@ export async function runDemo(cfg: Config, o: DemoRunOptions): Promise<DemoResul
   const scenario = splitScenario(sim.records, plan);
   if (!process.env.FORESIGHT_CREDENTIALS_POLICY) process.env.FORESIGHT_CREDENTIALS_POLICY = demoPolicy(cfg.home, o.threshold);
 
-  say(`4/5 starting every role (projections, scorer, provisioner, hsm, api) in this process; scorer from ${scorerStarter().source}…`);
+  say(`4/5 starting every role (projections, scorer, provisioner, hsm, api) in this process…`);
   const clock = new ScaledClock(plan.liveStart, plan.speedup, { running: false });
   const metrics = new MetricsRegistry();
   const ctx: RoleContext = { config: cfg, log, metrics, clock, groupPrefix: '' };

@@ -1,10 +1,8 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { ROLE_NAMES, type RoleContext, type RoleName, type RoleStarter, type RunningRole } from '../core/role';
+import { ROLE_NAMES, type RoleName, type RoleStarter } from '../core/role';
 import { startApiRole, startProvisionerRole } from '../credentials/role';
 import { startHsmRole } from '../hsm/role';
+import { startScorerRole } from '../models/scorer/role';
 import { startProjectionsRole } from './projections';
-import { startScorerRole as fallbackScorer, type ScorerRoleOptions } from './scorer';
 
 /** What `run` (or the demo) may tune per role; each role reads only its part. */
 export interface PipelineOptions {
@@ -21,25 +19,10 @@ export interface PipelineOptions {
   hsmTickMs?: number;
 }
 
-type ScorerStarter = (ctx: RoleContext, o: ScorerRoleOptions) => Promise<RunningRole>;
-
-/**
- * The scorer role models/ ships (models/scorer/role.ts, `startScorerRole`) when it exists,
- * else the minimal one in roles/scorer.ts over the same scoring core.
- */
-export function scorerStarter(): { start: ScorerStarter; source: string } {
-  const file = path.join(__dirname, '..', 'models', 'scorer', 'role.ts');
-  if (fs.existsSync(file)) {
-    const mod = require(file) as { startScorerRole?: ScorerStarter };
-    if (typeof mod.startScorerRole === 'function') return { start: mod.startScorerRole, source: 'models/scorer/role.ts' };
-  }
-  return { start: fallbackScorer, source: 'roles/scorer.ts' };
-}
-
 export function roleStarters(o: PipelineOptions = {}): Record<RoleName, RoleStarter> {
   return {
     projections: (ctx) => startProjectionsRole(ctx, { namespace: o.namespace, instanceId: o.instanceId, idleMs: o.idleMs }),
-    scorer: (ctx) => scorerStarter().start(ctx, { namespace: o.namespace, modelDir: o.modelDir, instanceId: o.instanceId }),
+    scorer: (ctx) => startScorerRole(ctx, { namespace: o.namespace, modelDir: o.modelDir, instanceId: o.instanceId }),
     provisioner: (ctx) => startProvisionerRole(ctx, { namespace: o.namespace, sweepEveryMs: o.sweepEveryMs }),
     hsm: (ctx) => startHsmRole(ctx, { namespace: o.namespace, poolFile: o.poolFile, tickMs: o.hsmTickMs }),
     api: (ctx) => startApiRole(ctx, { port: o.apiPort, dashboard: { namespace: o.namespace } }),

@@ -5,7 +5,7 @@ import { createLogger } from '../../core/log';
 import { MetricsRegistry } from '../../core/metrics';
 import type { RoleContext } from '../../core/role';
 import { ScaledClock } from '../../roles/clock';
-import { parseRoles, scorerStarter } from '../../roles/registry';
+import { parseRoles } from '../../roles/registry';
 import { exitSoon, startPipeline, untilShutdownSignal } from '../../roles/runner';
 import { UsageError, int, parseArgs, str } from '../args';
 
@@ -57,7 +57,6 @@ export async function run(argv: string[]): Promise<number> {
   const instanceId = str(p, 'instance-id') ?? `${os.hostname()}-${process.pid}`;
   const log = createLogger({ service: 'foresight', instance: instanceId, roles: roles.join(',') });
   const ctx: RoleContext = { config, log, metrics: new MetricsRegistry(), clock, groupPrefix: str(p, 'group-prefix') ?? '' };
-  if (roles.includes('scorer')) log.info('scorer implementation', { source: scorerStarter().source });
   const options = { namespace, modelDir: str(p, 'model'), instanceId, apiPort };
 
   const shutdown = untilShutdownSignal(log);
