@@ -2,6 +2,7 @@
  * Helpers for the reliability and security suites: seeded randomness and malformed records
  * built from valid ones. Pure except where a name says otherwise.
  */
+import * as net from 'node:net';
 import type { JsonlRecord, TelemetryTopic } from '../../schemas/types';
 import { frame, HEADER_BYTES, type Serde } from '../../streams';
 
@@ -86,4 +87,63 @@ export async function malformed(serde: Serde, physical: string, template: JsonlR
     default:
       throw new Error(`unknown kind ${kind as string}`);
   }
+}
+
+
+export interface ChaosProxy {
+  readonly port: number;
+  /** The dependency goes away: open connections are reset, new ones refused (ECONNREFUSED). */
+  cut(): Promise<void>;
+  /** It comes back on the same port. */
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP proxy in front of a real component (the registry, an event store), so a test can take
+ * that component away from one client for a while without stopping it for everyone else on the
+ * shared stack. Side effects: listens on a local port.
+ */
+export async function startProxy(targetHost: string, targetPort: number): Promise<ChaosProxy> {
+  const sockets = new Set<net.Socket>();
+  const track = (s: net.Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+    s.on('error', () => s.destroy());
+  };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, targetHost);
+    track(client);
+    track(upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.once('close', () => upstream.destroy());
+    upstream.once('close', () => client.destroy());
+  });
+  const listen = (port: number) => new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+  const port = await listen(0);
+  let up = true;
+  const stop = async () => {
+    if (!up) return;
+    up = false;
+    const closed = new Promise<void>((r) => server.close(() => r()));
+    for (const s of sockets) s.destroy();
+    await closed;
+  };
+  return {
+    port,
+    cut: stop,
+    async restore() {
+      if (up) return;
+      await listen(port);
+      up = true;
+    },
+    close: stop,
+  };
 }
