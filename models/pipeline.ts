@@ -48,7 +48,8 @@ export function timeSplit(f: Features, holdout: number): Split {
   const start = dataStart(f.access);
   const end = dataEnd(f.access);
   const first = Math.floor(start / DAY) * DAY;
-  const days = Math.floor((end - first) / DAY);
+  // The last window ends an hour before the data's last midnight: round, not floor, the span.
+  const days = Math.round((end - first) / DAY);
   if (days < 3) throw new InvalidInputError(`the input spans ${days} day(s); training needs at least 3 (simulate --days 7 or more)`);
   const trainDays = Math.max(2, Math.min(days - 1, Math.round(days * (1 - holdout))));
   return { start, trainUntil: first + trainDays * DAY, end };
