@@ -1,3 +1,4 @@
+import type { Clock } from '../core/clock';
 import type { Config } from '../core/config';
 import type { Logger } from '../core/log';
 import { done, runConsumer, type RunningConsumer } from '../streams';
@@ -9,6 +10,8 @@ export interface Observed {
   alerts: number;
   lastAlert?: string;
   notifications: number;
+  /** Simulated ms from a live window's end to its score reaching us (the pipeline's delay). */
+  scoreDelays: number[];
 }
 
 /**
@@ -16,8 +19,8 @@ export interface Observed {
  * forecasts, admin alerts and user notifications. Its own consumer group, so it takes nothing
  * from the roles.
  */
-export async function startObserver(o: { config: Config; namespace: string; groupId: string; threshold: number; log: Logger }): Promise<{ observed: Observed; stop(): Promise<void> }> {
-  const observed: Observed = { riskAccess: 0, riskHigh: 0, riskWorkload: 0, alerts: 0, notifications: 0 };
+export async function startObserver(o: { config: Config; namespace: string; groupId: string; threshold: number; log: Logger; clock: Clock; liveStart: number }): Promise<{ observed: Observed; stop(): Promise<void> }> {
+  const observed: Observed = { riskAccess: 0, riskHigh: 0, riskWorkload: 0, alerts: 0, notifications: 0, scoreDelays: [] };
   const c: RunningConsumer = await runConsumer({
     kafka: o.config.kafka,
     registryUrl: o.config.schemaRegistry.url,
@@ -34,6 +37,7 @@ export async function startObserver(o: { config: Config; namespace: string; grou
         case 'risk.access':
           observed.riskAccess++;
           if (r.value.riskScore >= o.threshold) observed.riskHigh++;
+          if (r.value.timestamp >= o.liveStart && observed.scoreDelays.length < 100_000) observed.scoreDelays.push(o.clock.now() - r.value.timestamp);
           break;
         case 'risk.workload':
           observed.riskWorkload++;

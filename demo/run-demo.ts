@@ -15,7 +15,7 @@ import { DEMO_TRAINING, ensureDemoModel } from './model';
 import { startObserver, type Observed } from './observer';
 import { publishAll, replay, type TopicCounts } from './publisher';
 import { planScenario, splitScenario, type DemoOptions, type ScenarioPlan } from './scenario';
-import { byLabel, renderSummary, renderView, requestStats, sumMetric, type DemoSnapshot } from './stats';
+import { byLabel, quantile, renderSummary, renderView, requestStats, sumMetric, type DemoSnapshot } from './stats';
 import { liveView } from './view';
 
 export interface DemoRunOptions extends Omit<DemoOptions, 'run'> {
@@ -102,7 +102,7 @@ export async function runDemo(cfg: Config, o: DemoRunOptions): Promise<DemoResul
   });
   const apiPort = (pipeline.roles.find((r) => r.name === 'api') as unknown as { port: number }).port;
   const opsUrl = `http://127.0.0.1:${pipeline.opsPort}`;
-  const observer = await startObserver({ config: cfg, namespace: plan.namespace, groupId: `${plan.namespace}-observer-${process.pid}`, threshold: o.threshold, log });
+  const observer = await startObserver({ config: cfg, namespace: plan.namespace, groupId: `${plan.namespace}-observer-${process.pid}`, threshold: o.threshold, log, clock, liveStart: plan.liveStart });
   const producer = createProducer({ kafka: cfg.kafka, registryUrl: cfg.schemaRegistry.url, namespace: plan.namespace, clientId: 'foresight-demo', log });
   const driver = new AccessDriver({ config: cfg, baseUrl: `https://127.0.0.1:${apiPort}`, correlationPrefix: `${plan.namespace}.`, log });
   say(`    dashboard https://127.0.0.1:${apiPort}/   metrics ${opsUrl}/metrics   health ${opsUrl}/healthz   logs ${logFile}`);
@@ -174,7 +174,7 @@ export async function runDemo(cfg: Config, o: DemoRunOptions): Promise<DemoResul
         network: sumMetric(text, 'foresight_projections_records', { kind: 'network-features' }),
         late: sumMetric(text, 'foresight_projections_records', { kind: 'late' }),
       },
-      risk: { access: obs.riskAccess, workload: obs.riskWorkload, high: obs.riskHigh, threshold: opts.threshold },
+      risk: { access: obs.riskAccess, workload: obs.riskWorkload, high: obs.riskHigh, threshold: opts.threshold, delayP50: quantile([...obs.scoreDelays].sort((a, b) => a - b), 0.5) },
       credentials: {
         preProvisioned: sumMetric(text, 'foresight_credentials_preprovisioned_total'),
         used: sumMetric(text, 'foresight_credentials_preprovisioned_used_total'),

@@ -88,7 +88,8 @@ export interface DemoSnapshot {
   published: number;
   publishedByTopic: Record<string, number>;
   features: { access: number; network: number; late: number };
-  risk: { access: number; workload: number; high: number; threshold: number };
+  /** delayP50: simulated ms from a live window's end to its score (NaN before any). */
+  risk: { access: number; workload: number; high: number; threshold: number; delayP50: number };
   credentials: { preProvisioned: number; used: number; wasted: number; skipped: Record<string, number> };
   requests: RequestStats;
   lastRequest?: RequestResult;
@@ -138,8 +139,9 @@ export function renderSummary(s: DemoSnapshot, where: { namespace: string; dashb
     `    ${lat('refreshed')}`,
     `    ${lat('on-demand')}`,
     `  pre-provisioned   ${s.credentials.preProvisioned} credentials; waste ${resolved ? pct(s.credentials.wasted / resolved) : '-'} (${s.credentials.wasted} expired unused of ${resolved} resolved)`,
-    `  risk events       ${s.risk.access} access scores, ${s.risk.workload} workload forecasts`,
-    `  HSM allocations   ${s.hsm.allocate ?? 0} made ahead of the predicted peak (lead time), ${s.hsm.wait ?? 0} forecasts waiting for their lead time, ${s.hsm.exhausted ?? 0} pool exhausted`,
+    `  not pre-provisioned ${Object.entries(s.credentials.skipped).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(', ') || '-'} (scores skipped, by reason)`,
+    `  risk events       ${s.risk.access} access scores (${s.risk.high} at or above ${s.risk.threshold}), ${s.risk.workload} workload forecasts; a window's score arrives ${Number.isFinite(s.risk.delayP50) ? `${Math.round(s.risk.delayP50 / 60_000)} simulated min` : '-'} after it ends (p50)`,
+    `  HSM allocations   ${s.hsm.allocate ?? 0} made ahead of the predicted peak (lead time before it); forecasts by plan: ${Object.entries(s.hsm).map(([k, n]) => `${k} ${n}`).join(', ') || '-'}`,
     `  alerts            ${s.alerts.count}${s.alerts.last ? ` (last: ${s.alerts.last})` : ''}`,
     '',
     'Where to look next:',
