@@ -1,5 +1,8 @@
 // Three projects: fast pure `unit` tests, `integration` tests on the real local stack
 // (brought up once per run by globalSetup), and `slow` soaks/training kept out of `npm test`.
+// `--selectProjects` swallows every word after it as a project name, so `jest --selectProjects
+// integration test/x.test.ts` runs the whole project: put the path first, or use
+// `npm run test:integration -- test/x.test.ts` (the scripts end the list with --no-watchman).
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
 
