@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../core/config';
+import { withRetry } from '../../core/retry';
 import type { AdminAlert, VmAccess } from '../../schemas';
 import {
   type BatchResult,
@@ -65,7 +66,8 @@ describe('transactional processor', () => {
   it('commits outputs, DLQ records and offsets atomically; an aborted attempt leaves nothing behind', async () => {
     const ns = newNs();
     await ensureStreams(cfg, { namespace: ns, topics: ['telemetry.vm-access', 'alerts.admin'] });
-    await ensureTopics(cfg.kafka, { specs: [{ ...catalogue(ns, ['alerts.admin'])[0], name: `${ns}.changelog`, cleanup: 'compact', retentionMs: -1 }] });
+    // A just-created topic can be briefly unknown to the broker (KRaft): that error is retriable, so retry as the roles do.
+    await withRetry(() => ensureTopics(cfg.kafka, { specs: [{ ...catalogue(ns, ['alerts.admin'])[0], name: `${ns}.changelog`, cleanup: 'compact', retentionMs: -1 }] }), { retries: 8, initialMs: 250, maxMs: 5000 });
     const p = createProducer({ kafka: cfg.kafka, registryUrl, namespace: ns });
     const inputs = [access(1), access(2), access(3, { vmId: 'late-vm' }), access(4, { userId: '' }), access(5)];
     await p.send('telemetry.vm-access', inputs.map((value) => ({ key: 'k', value })));
