@@ -20,7 +20,7 @@ describe.each([3, 5])('model quality on simulation seed %i (20 users, 15 VMs, 3 
     const trained = await trainModels(f, { holdout: 0.3, epochs: 12, workloadEpochs: 10, seed: 1 });
     const metadata = metadataOf(trained, f, { createdAt: '2026-01-01T00:00:00Z', backend: 'wasm', dataHash: `seed${seed}`, records: sim.records.length });
     evaluation = evaluateModels({ access: trained.access.model, workload: trained.workload?.model ?? null, metadata }, f, `seed${seed}`, sim.truth.attacks);
-    process.stderr.write(`seed ${seed}: ${JSON.stringify(Object.fromEntries(Object.entries(evaluation.access.metrics).map(([h, m]) => [h, Object.fromEntries(Object.entries(m).map(([k, v]) => [k, [v.rocAuc.toFixed(3), v.prAuc.toFixed(3), v.brier.toFixed(4)]]))])))}\n`);
+    process.stderr.write(`seed ${seed}: ${JSON.stringify(Object.fromEntries(Object.entries(evaluation.access.metrics).map(([h, m]) => [h, Object.fromEntries(Object.entries(m).map(([k, v]) => [k, [v.rocAuc.toFixed(3), v.prAuc.toFixed(3), v.brier.toFixed(4)]]))])))} workload ${JSON.stringify({ model: evaluation.workload?.model, holtWinters: evaluation.workload?.holtWinters, security: evaluation.workload?.security })}\n`);
   });
 
   it.each(REPORTED_HORIZONS)('then at %s the model has a higher ROC-AUC and PR-AUC and a lower Brier score than both baselines', (h) => {
