@@ -96,7 +96,8 @@ export async function runDemo(cfg: Config, o: DemoRunOptions): Promise<DemoResul
   const pipeline: Pipeline = await startPipeline({
     roles: ['projections', 'scorer', 'provisioner', 'hsm', 'api'],
     ctx,
-    options: { namespace: plan.namespace, modelDir: model.dir, apiPort: o.apiPort ?? cfg.ports.api, idleMs: 2000, sweepEveryMs: 2000, hsmTickMs: 1000 },
+    // The projections measure idleness on the clock they are given (simulated here): 2 s of wall time.
+    options: { namespace: plan.namespace, modelDir: model.dir, apiPort: o.apiPort ?? cfg.ports.api, idleMs: Math.round(2000 * plan.speedup), sweepEveryMs: 2000, hsmTickMs: 1000 },
     opsPort: 0,
     lagEveryMs: 1000,
   });

@@ -139,6 +139,7 @@ export function renderSummary(s: DemoSnapshot, where: { namespace: string; dashb
     `    ${lat('refreshed')}`,
     `    ${lat('on-demand')}`,
     `  pre-provisioned   ${s.credentials.preProvisioned} credentials; waste ${resolved ? pct(s.credentials.wasted / resolved) : '-'} (${s.credentials.wasted} expired unused of ${resolved} resolved)`,
+    `  features          ${s.features.access} access, ${s.features.network} network windows; ${s.features.late} telemetry records late`,
     `  not pre-provisioned ${Object.entries(s.credentials.skipped).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(', ') || '-'} (scores skipped, by reason)`,
     `  risk events       ${s.risk.access} access scores (${s.risk.high} at or above ${s.risk.threshold}), ${s.risk.workload} workload forecasts; a window's score arrives ${Number.isFinite(s.risk.delayP50) ? `${Math.round(s.risk.delayP50 / 60_000)} simulated min` : '-'} after it ends (p50)`,
     `  HSM allocations   ${s.hsm.allocate ?? 0} made ahead of the predicted peak (lead time before it); forecasts by plan: ${Object.entries(s.hsm).map(([k, n]) => `${k} ${n}`).join(', ') || '-'}`,

@@ -4,6 +4,7 @@ import { loadConfig } from '../../core/config';
 import { createLogger } from '../../core/log';
 import { MetricsRegistry } from '../../core/metrics';
 import type { RoleContext } from '../../core/role';
+import { DEFAULT_IDLE_MS } from '../../projections/role';
 import { ScaledClock } from '../../roles/clock';
 import { parseRoles } from '../../roles/registry';
 import { exitSoon, startPipeline, untilShutdownSignal } from '../../roles/runner';
@@ -57,7 +58,9 @@ export async function run(argv: string[]): Promise<number> {
   const instanceId = str(p, 'instance-id') ?? `${os.hostname()}-${process.pid}`;
   const log = createLogger({ service: 'foresight', instance: instanceId, roles: roles.join(',') });
   const ctx: RoleContext = { config, log, metrics: new MetricsRegistry(), clock, groupPrefix: str(p, 'group-prefix') ?? '' };
-  const options = { namespace, modelDir: str(p, 'model'), instanceId, apiPort };
+  // The projections measure idleness on their clock: on simulated time, 30 s of wall time.
+  const idleMs = clock instanceof ScaledClock ? Math.round(DEFAULT_IDLE_MS * clock.speedup) : undefined;
+  const options = { namespace, modelDir: str(p, 'model'), instanceId, apiPort, idleMs };
 
   const shutdown = untilShutdownSignal(log);
   let pipeline;
