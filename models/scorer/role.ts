@@ -49,6 +49,8 @@ export interface ScorerCounters {
   duplicates: number;
   reloads: number;
   aborts: number;
+  /** Windows computed by other feature definitions than the model's: sent to the DLQ. */
+  featureVersionMismatches: number;
   modelVersion: string;
 }
 
@@ -68,7 +70,7 @@ export async function startScorer(opts: ScorerRoleOptions): Promise<RunningScore
   let models = loadModels(opts.modelDir);
   const scorer = new Scorer(models);
   log.info('scorer model loaded', { version: models.metadata.version, backend });
-  const counters: ScorerCounters = { batches: 0, records: 0, accessRisks: 0, workloadRisks: 0, duplicates: 0, reloads: 0, aborts: 0, modelVersion: scorer.modelVersion };
+  const counters: ScorerCounters = { batches: 0, records: 0, accessRisks: 0, workloadRisks: 0, duplicates: 0, reloads: 0, aborts: 0, featureVersionMismatches: 0, modelVersion: scorer.modelVersion };
   const undo = new Map<string, Snapshot>();
   const scoredMetric = opts.metrics?.counter('foresight_scorer_scored_total', 'Windows scored, by kind (access, network).');
   const dupMetric = opts.metrics?.counter('foresight_scorer_duplicates_total', 'Windows not scored again because the key had seen a newer one.');
@@ -106,14 +108,25 @@ export async function startScorer(opts: ScorerRoleOptions): Promise<RunningScore
   const processBatch = async (records: Array<AnyRecord<In>>, ctx: { topic: In; partition: number }) => {
     if (clock.now() - lastCheck >= reloadCheckMs) reloadIfChanged();
     const before = scorer.stats().duplicates;
+    // Features of other definitions would be read with the wrong meaning: their bytes go to the
+    // DLQ, to be replayed once a model trained on them is in place.
+    const want = models.metadata.featureVersion;
+    const dlq: Array<{ offset: string; reason: string; detail: string }> = [];
+    const fit = records.filter((r) => {
+      const v = (r.value as { featureVersion: number }).featureVersion;
+      if (v === want) return true;
+      dlq.push({ offset: r.offset, reason: 'feature-version', detail: `featureVersion ${v}, model ${scorer.modelVersion} reads ${want}; train a model on these features` });
+      return false;
+    });
+    counters.featureVersionMismatches += dlq.length;
     scorer.begin();
     const outputs: TxOutput[] = [];
     if (ctx.topic === 'features.access') {
-      const risks = scorer.scoreAccess(records.map((r) => r.value as AccessFeatures));
+      const risks = scorer.scoreAccess(fit.map((r) => r.value as AccessFeatures));
       for (const v of risks) outputs.push({ topic: 'risk.access', key: v.userId, value: v });
       counters.accessRisks += risks.length;
     } else {
-      const risks = scorer.scoreNetwork(records.map((r) => r.value as NetworkFeatures));
+      const risks = scorer.scoreNetwork(fit.map((r) => r.value as NetworkFeatures));
       for (const v of risks) outputs.push({ topic: 'risk.workload', key: v.clientNetworkId, value: v });
       counters.workloadRisks += risks.length;
     }
@@ -123,7 +136,7 @@ export async function startScorer(opts: ScorerRoleOptions): Promise<RunningScore
     counters.batches++;
     counters.records += records.length;
     counters.duplicates += scorer.stats().duplicates - before;
-    return { outputs };
+    return { outputs, dlq };
   };
 
   await ensureStreams(opts.config, { namespace: opts.namespace, topics: [...INPUT, 'risk.access', 'risk.workload'], log });

@@ -71,8 +71,10 @@ describe('scorer role on Kafka', () => {
 
       const v2 = await writeModel(dir, 2);
       await send(access.slice(half(access)), network.slice(half(network)));
-      // A redelivered window must not be scored again.
+      // A redelivered window must not be scored again; one of other feature definitions goes to the DLQ.
       await send(access.slice(0, 5), []);
+      const last = access[access.length - 1];
+      await send([{ ...last, featureVersion: 99, windowStart: last.windowStart + 3_600_000, windowEnd: last.windowEnd + 3_600_000, eventId: `${last.eventId}-v99` }], []);
       await waitFor('second half scored', () => risks.length >= access.length && workload.length >= network.length, 120_000);
       await new Promise((r) => setTimeout(r, 2000));
 
@@ -85,6 +87,7 @@ describe('scorer role on Kafka', () => {
       expect(late.every((r) => r.modelVersion === v2)).toBe(true);
       expect(role.counters().reloads).toBe(1);
       expect(role.counters().duplicates).toBeGreaterThanOrEqual(5);
+      await waitFor('feature-version record refused', () => role.counters().featureVersionMismatches === 1, 30_000);
       for (const r of risks) {
         expect(r.riskScore).toBeGreaterThanOrEqual(0);
         expect(r.riskScore).toBeLessThanOrEqual(1);
