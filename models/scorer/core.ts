@@ -54,6 +54,8 @@ export class Scorer {
   private readonly historyLimit: number;
   private counts = { scored: 0, duplicates: 0, steps: 0 };
   private snapshot: Snapshot | null = null;
+  /** Outputs computed while warming up, by window, for records the group has not committed yet. */
+  private readonly pending = new Map<string, AccessRisk | WorkloadRisk>();
 
   constructor(models: LoadedModels, o: ScorerOptions = {}) {
     this.models = models;
@@ -121,7 +123,9 @@ export class Scorer {
         let st = this.access.get(key);
         if (!st) this.access.set(key, (st = { h: new Float32Array(m.net.shape.units), memory: newPairMemory(), lastWindowStart: -Infinity, history: [] }));
         if (f.windowStart <= st.lastWindowStart) {
-          this.counts.duplicates++;
+          const cached = this.takePending(`${key}\u0000${f.windowEnd}`);
+          if (cached) out.push(cached as AccessRisk);
+          else this.counts.duplicates++;
           continue;
         }
         remember(st.memory, f);
@@ -165,7 +169,9 @@ export class Scorer {
         let st = this.network.get(f.clientNetworkId);
         if (!st) this.network.set(f.clientNetworkId, (st = { h: new Float32Array(w.net.shape.units), memory: newNetMemory(w.windowMs, w.hw), lastWindowStart: -Infinity, history: [] }));
         if (f.windowStart <= st.lastWindowStart) {
-          this.counts.duplicates++;
+          const cached = this.takePending(`${f.clientNetworkId}\u0000${f.windowEnd}`);
+          if (cached) out.push(cached as WorkloadRisk);
+          else this.counts.duplicates++;
           continue;
         }
         const an = rememberNet(st.memory, f);
@@ -195,6 +201,32 @@ export class Scorer {
       this.counts.scored += fresh.length;
     }
     return out;
+  }
+
+  /**
+   * Rebuilds state after a restart from the history of the feature topics (read up to their
+   * end, possibly past what the group committed). Nothing is emitted; the outputs of each key's
+   * last `keepLast` windows are kept, so when the group redelivers a window that was folded in
+   * here but never committed, `score*` returns its output instead of dropping it as a duplicate.
+   */
+  warmUp(access: readonly AccessFeatures[], network: readonly NetworkFeatures[], keepLast = 48): void {
+    const keep = <R>(outs: R[], key: (r: R) => string) => {
+      const byKey = new Map<string, R[]>();
+      for (const r of outs) byKey.set(key(r), [...(byKey.get(key(r)) ?? []), r]);
+      return [...byKey.values()].flatMap((rs) => rs.slice(-keepLast));
+    };
+    const sortByWindow = <T extends { windowStart: number }>(xs: readonly T[]) => [...xs].sort((a, b) => a.windowStart - b.windowStart);
+    for (const r of keep(this.scoreAccess(sortByWindow(access)), (r) => pairKey(r.userId, r.vmId))) {
+      this.pending.set(`${pairKey(r.userId, r.vmId)}\u0000${r.timestamp}`, r);
+    }
+    for (const r of keep(this.scoreNetwork(sortByWindow(network)), (r) => r.clientNetworkId)) this.pending.set(`${r.clientNetworkId}\u0000${r.timestamp}`, r);
+    this.counts.scored = 0;
+  }
+
+  private takePending(k: string): AccessRisk | WorkloadRisk | undefined {
+    const r = this.pending.get(k);
+    if (r) this.pending.delete(k);
+    return r;
   }
 
   /** One batched recurrent step; writes the new hidden vectors back into the states. */

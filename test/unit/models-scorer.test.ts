@@ -132,3 +132,31 @@ describe('scorer core', () => {
   });
 });
 
+
+describe('scorer warm-up after a restart', () => {
+  const sim = simulate({ users: 3, vms: 3, networks: 0, days: 2, seed: 6 });
+  const access = computeFeatures(sim.records).access.sort((x, y) => x.windowEnd - y.windowEnd);
+
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it('given history read past the committed point, when the group redelivers the uncommitted windows, then they are emitted once, as an uninterrupted scorer would', () => {
+    const m = models(3, 'W');
+    try {
+      const committed = Math.floor(access.length * 0.6);
+      const reference = new Scorer(m).scoreAccess(access);
+      const restarted = new Scorer(m);
+      restarted.warmUp(access.slice(0, committed + 10), []);
+      // The group resumes at the committed offset: the 10 windows folded in but not committed come again.
+      const out = restarted.scoreAccess(access.slice(committed));
+      const byId = (xs: typeof out) => [...xs].sort((x, y) => (x.eventId < y.eventId ? -1 : 1));
+      const want = reference.filter((r) => access.slice(committed).some((f) => f.userId === r.userId && f.vmId === r.vmId && f.windowEnd === r.timestamp));
+      expect(byId(out)).toEqual(byId(want));
+      // Delivered a second time, they are duplicates.
+      expect(restarted.scoreAccess(access.slice(committed, committed + 10))).toHaveLength(0);
+    } finally {
+      disposeModels(m);
+    }
+  });
+});
