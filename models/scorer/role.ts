@@ -19,7 +19,7 @@ import type { Health, RoleContext, RunningRole } from '../../core/role';
 import { systemClock, type Clock } from '../../core/clock';
 import { silentLogger, type Logger } from '../../core/log';
 import type { AccessFeatures, NetworkFeatures } from '../../schemas/types';
-import { ensureStreams, runTransactionalProcessor, type AnyRecord, type RunningProcessor, type TxOutput } from '../../streams';
+import { createSerde, ensureStreams, physicalTopic, readTopic, runTransactionalProcessor, type AnyRecord, type RunningProcessor, type TxOutput } from '../../streams';
 import { initBackend } from '../backend';
 import { disposeModels, loadModels, readMetadata } from '../store';
 import { Scorer, Snapshot } from './core';
@@ -39,6 +39,12 @@ export interface ScorerRoleOptions {
   clock?: Clock;
   log?: Logger;
   metrics?: MetricsRegistry;
+  /**
+   * Rebuild each key's state from the feature topics' history before consuming (after a
+   * restart): read until `idleMs` without a message or `timeoutMs` in all. Off by default: it
+   * reads every retained window.
+   */
+  warmUp?: { idleMs?: number; timeoutMs?: number };
 }
 
 export interface ScorerCounters {
@@ -140,6 +146,24 @@ export async function startScorer(opts: ScorerRoleOptions): Promise<RunningScore
   };
 
   await ensureStreams(opts.config, { namespace: opts.namespace, topics: [...INPUT, 'risk.access', 'risk.workload'], log });
+  if (opts.warmUp) {
+    const serde = createSerde({ registryUrl: opts.config.schemaRegistry.url });
+    const read = async <T extends In>(topic: T) => {
+      const raw = await readTopic(opts.config.kafka, physicalTopic(topic, opts.namespace), { fromBeginning: true, idleMs: opts.warmUp?.idleMs ?? 2000, timeoutMs: opts.warmUp?.timeoutMs ?? 30_000, log });
+      const out = [];
+      for (const m of raw) {
+        try {
+          out.push((await serde.decode(topic, m.value)).value);
+        } catch {
+          // an undecodable record is the processor's to DLQ, not the warm-up's
+        }
+      }
+      return out;
+    };
+    const [a, n] = await Promise.all([read('features.access'), read('features.network')]);
+    scorer.warmUp(a as AccessFeatures[], n as NetworkFeatures[]);
+    log.info('scorer warmed up', { accessWindows: a.length, networkWindows: n.length });
+  }
   const groupId = opts.groupId ?? SCORER_GROUP;
   let processor: RunningProcessor;
   try {

@@ -8,7 +8,8 @@ import { computeFeatures } from '../../projections/offline';
 import { simulate } from '../../models/sim/simulate';
 import { initBackend } from '../../models/backend';
 import { randomModels } from '../../models/random-models';
-import { disposeModels, saveModels } from '../../models/store';
+import { disposeModels, loadModels, saveModels } from '../../models/store';
+import { Scorer } from '../../models/scorer/core';
 import { startScorer } from '../../models/scorer/role';
 import type { AccessFeatures, AccessRisk, NetworkFeatures, WorkloadRisk } from '../../schemas/types';
 
@@ -95,6 +96,59 @@ describe('scorer role on Kafka', () => {
       }
     } finally {
       await role.stop();
+      await collector.stop();
+      await producer.disconnect();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('given a restart with warm-up, then the restarted scorer continues as an uninterrupted one would, each window once', async () => {
+    await initBackend();
+    const ns = `t-models-warm-${randomUUID().slice(0, 8)}`;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'foresight-warm-'));
+    await writeModel(dir, 3);
+    const access = [...computeFeatures(simulate({ users: 4, vms: 3, networks: 0, days: 2, seed: 5 }).records).access].sort((a, b) => a.windowEnd - b.windowEnd);
+    const cut = Math.floor(access.length / 2);
+    await ensureStreams(cfg, { namespace: ns, topics: ['features.access', 'features.network', 'risk.access', 'risk.workload'] });
+    const producer = createProducer({ kafka: cfg.kafka, registryUrl: cfg.schemaRegistry.url, namespace: ns });
+    const send = async (a: AccessFeatures[]) => {
+      for (let i = 0; i < a.length; i += 500) await producer.send('features.access', a.slice(i, i + 500).map((v) => ({ key: v.userId, value: v })));
+    };
+    const risks: AccessRisk[] = [];
+    const collector = await runConsumer({
+      kafka: cfg.kafka,
+      registryUrl: cfg.schemaRegistry.url,
+      groupId: `${ns}-collect`,
+      namespace: ns,
+      topics: ['risk.access'],
+      handle: async (r) => {
+        risks.push(r.value as AccessRisk);
+        return done();
+      },
+    });
+    const models = loadModels(dir);
+    try {
+      await collector.ready;
+      await send(access.slice(0, cut));
+      const first = await startScorer({ config: cfg, modelDir: dir, namespace: ns, groupId: `${ns}-scorer`, instanceId: 'a' });
+      try {
+        await waitFor('first part scored', () => risks.length >= cut, 120_000);
+      } finally {
+        await first.stop();
+      }
+      await send(access.slice(cut));
+      const second = await startScorer({ config: cfg, modelDir: dir, namespace: ns, groupId: `${ns}-scorer`, instanceId: 'b', warmUp: { idleMs: 1500, timeoutMs: 30_000 } });
+      try {
+        await waitFor('all scored', () => risks.length >= access.length, 120_000);
+        await new Promise((r) => setTimeout(r, 1500));
+      } finally {
+        await second.stop();
+      }
+      expect(risks).toHaveLength(access.length);
+      const reference = new Map(new Scorer(models).scoreAccess(access).map((r) => [r.eventId, r.riskScore]));
+      for (const r of risks) expect(r.riskScore).toBeCloseTo(reference.get(r.eventId)!, 5);
+    } finally {
+      disposeModels(models);
       await collector.stop();
       await producer.disconnect();
       fs.rmSync(dir, { recursive: true, force: true });
