@@ -5,6 +5,8 @@ import { done, runConsumer, type RunningConsumer } from '../streams';
 
 export interface Observed {
   riskAccess: number;
+  /** Scores of live windows, and those at or above the threshold. */
+  riskLive: number;
   riskHigh: number;
   riskWorkload: number;
   alerts: number;
@@ -20,7 +22,7 @@ export interface Observed {
  * from the roles.
  */
 export async function startObserver(o: { config: Config; namespace: string; groupId: string; threshold: number; log: Logger; clock: Clock; liveStart: number }): Promise<{ observed: Observed; stop(): Promise<void> }> {
-  const observed: Observed = { riskAccess: 0, riskHigh: 0, riskWorkload: 0, alerts: 0, notifications: 0, scoreDelays: [] };
+  const observed: Observed = { riskAccess: 0, riskLive: 0, riskHigh: 0, riskWorkload: 0, alerts: 0, notifications: 0, scoreDelays: [] };
   const c: RunningConsumer = await runConsumer({
     kafka: o.config.kafka,
     registryUrl: o.config.schemaRegistry.url,
@@ -36,8 +38,11 @@ export async function startObserver(o: { config: Config; namespace: string; grou
       switch (r.topic) {
         case 'risk.access':
           observed.riskAccess++;
-          if (r.value.riskScore >= o.threshold) observed.riskHigh++;
-          if (r.value.timestamp >= o.liveStart && observed.scoreDelays.length < 100_000) observed.scoreDelays.push(o.clock.now() - r.value.timestamp);
+          if (r.value.timestamp >= o.liveStart) {
+            observed.riskLive++;
+            if (r.value.riskScore >= o.threshold) observed.riskHigh++;
+            if (observed.scoreDelays.length < 100_000) observed.scoreDelays.push(o.clock.now() - r.value.timestamp);
+          }
           break;
         case 'risk.workload':
           observed.riskWorkload++;

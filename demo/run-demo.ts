@@ -175,7 +175,7 @@ export async function runDemo(cfg: Config, o: DemoRunOptions): Promise<DemoResul
         network: sumMetric(text, 'foresight_projections_records', { kind: 'network-features' }),
         late: sumMetric(text, 'foresight_projections_records', { kind: 'late' }),
       },
-      risk: { access: obs.riskAccess, workload: obs.riskWorkload, high: obs.riskHigh, threshold: opts.threshold, delayP50: quantile([...obs.scoreDelays].sort((a, b) => a - b), 0.5) },
+      risk: { access: obs.riskAccess, live: obs.riskLive, workload: obs.riskWorkload, high: obs.riskHigh, threshold: opts.threshold, delayP50: quantile([...obs.scoreDelays].sort((a, b) => a - b), 0.5) },
       credentials: {
         preProvisioned: sumMetric(text, 'foresight_credentials_preprovisioned_total'),
         used: sumMetric(text, 'foresight_credentials_preprovisioned_used_total'),

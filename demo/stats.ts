@@ -89,7 +89,7 @@ export interface DemoSnapshot {
   publishedByTopic: Record<string, number>;
   features: { access: number; network: number; late: number };
   /** delayP50: simulated ms from a live window's end to its score (NaN before any). */
-  risk: { access: number; workload: number; high: number; threshold: number; delayP50: number };
+  risk: { access: number; live: number; workload: number; high: number; threshold: number; delayP50: number };
   credentials: { preProvisioned: number; used: number; wasted: number; skipped: Record<string, number> };
   requests: RequestStats;
   lastRequest?: RequestResult;
@@ -118,7 +118,7 @@ export function renderView(s: DemoSnapshot): string[] {
     `simulated ${iso(s.simNow)} UTC  ${bar} ${(frac * 100).toFixed(0).padStart(3)}%  ×${Math.round(s.speedup)}  wall ${clockOf(s.wallElapsedMs)}${s.follow ? '' : ` / ${clockOf(s.wallTotalMs)}`}`,
     `  telemetry in        ${s.published} records (${Object.entries(s.publishedByTopic).map(([t, n]) => `${t.replace('telemetry.', '')} ${n}`).join(', ')})`,
     `  features            access ${s.features.access}, network ${s.features.network}, late ${s.features.late}`,
-    `  risk events         access ${s.risk.access} (${s.risk.high} at or above ${s.risk.threshold}), workload ${s.risk.workload}`,
+    `  risk events         access ${s.risk.access} (live ${s.risk.live}, ${s.risk.high} of them at or above ${s.risk.threshold}), workload ${s.risk.workload}`,
     `  pre-provisioned     ${s.credentials.preProvisioned} credentials, ${s.credentials.used} used, ${s.credentials.wasted} expired unused${skips ? `; skipped: ${skips}` : ''}`,
     `  access requests     ${r.total}: hits ${r.bySource['pre-provisioned']}, refreshed ${r.bySource.refreshed}, on-demand ${r.bySource['on-demand']}${r.errors ? `, failed ${r.errors}` : ''}  hit rate ${pct(r.hitRate)}  p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)}`,
     last,
@@ -141,7 +141,7 @@ export function renderSummary(s: DemoSnapshot, where: { namespace: string; dashb
     `  pre-provisioned   ${s.credentials.preProvisioned} credentials; waste ${resolved ? pct(s.credentials.wasted / resolved) : '-'} (${s.credentials.wasted} expired unused of ${resolved} resolved)`,
     `  features          ${s.features.access} access, ${s.features.network} network windows; ${s.features.late} telemetry records late`,
     `  not pre-provisioned ${Object.entries(s.credentials.skipped).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(', ') || '-'} (scores skipped, by reason)`,
-    `  risk events       ${s.risk.access} access scores (${s.risk.high} at or above ${s.risk.threshold}), ${s.risk.workload} workload forecasts; a window's score arrives ${Number.isFinite(s.risk.delayP50) ? `${Math.round(s.risk.delayP50 / 60_000)} simulated min` : '-'} after it ends (p50)`,
+    `  risk events       ${s.risk.access} access scores (${s.risk.live} of live windows, ${s.risk.high} of them at or above ${s.risk.threshold}), ${s.risk.workload} workload forecasts; a window's score arrives ${Number.isFinite(s.risk.delayP50) ? `${Math.round(s.risk.delayP50 / 60_000)} simulated min` : '-'} after it ends (p50)`,
     `  HSM allocations   ${s.hsm.allocate ?? 0} made ahead of the predicted peak (lead time before it); forecasts by plan: ${Object.entries(s.hsm).map(([k, n]) => `${k} ${n}`).join(', ') || '-'}`,
     `  alerts            ${s.alerts.count}${s.alerts.last ? ` (last: ${s.alerts.last})` : ''}`,
     '',

@@ -67,7 +67,7 @@ describe('stats', () => {
   it('given a snapshot, then the summary names hit rate, waste and where to look next', () => {
     const snap: DemoSnapshot = {
       simNow: 2 * HOUR, liveStart: 0, liveEnd: 2 * HOUR, speedup: 360, wallElapsedMs: 20_000, wallTotalMs: 20_000, published: 10, publishedByTopic: {},
-      features: { access: 1, network: 1, late: 0 }, risk: { access: 5, workload: 2, high: 1, threshold: 0.3, delayP50: 600_000 },
+      features: { access: 1, network: 1, late: 0 }, risk: { access: 5, live: 3, workload: 2, high: 1, threshold: 0.3, delayP50: 600_000 },
       credentials: { preProvisioned: 4, used: 3, wasted: 1, skipped: { stale: 2 } }, requests: requestStats([]), hsm: { allocate: 1, hold: 3 },
       alerts: { count: 0 }, notifications: 0, follow: false,
     };
