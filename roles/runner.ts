@@ -1,6 +1,7 @@
 import type { Health, RoleContext, RoleName, RoleStarter, RunningRole } from '../core/role';
 import type { Logger } from '../core/log';
 import { withRetry } from '../core/retry';
+import { ensureStreams } from '../streams';
 import { pipelineHealth, type PipelineHealth, type Probe } from './health';
 import { startLagSampler, type LagSampler } from './lag';
 import { startOpsServer, type OpsServer } from './ops-server';
@@ -85,6 +86,8 @@ export async function startPipeline(o: StartPipelineOptions): Promise<Pipeline> 
     }
   }
   try {
+    // The start-up admin step: topics (with .dlq/.late) and schemas exist before any role reads.
+    await ensureStreams(ctx.config, { namespace: o.options?.namespace, log });
     for (const name of names) {
       const t0 = Date.now();
       // A start can race topics created a moment ago (metadata not yet everywhere): retriable.

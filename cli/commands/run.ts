@@ -30,7 +30,7 @@ share its work: each role's input is a Kafka consumer group, so run more process
   --ops-port N     plain HTTP GET /metrics (Prometheus) and GET /healthz (200 when every
                    dependency is ready, else 503, with each one's state) on 127.0.0.1:N;
                    default FORESIGHT_OPS_PORT, else 9464, else a free port; 0 picks one
-  --api-port N     the delivery API's port (default FORESIGHT_API_PORT, else 8443)
+  --api-port N     the delivery API's port (default FORESIGHT_API_PORT, else 8443; 0 picks one)
   --instance-id ID stable per instance, so a restarted instance fences its predecessor's
                    transactions (default host-pid)
   --speedup X      replays: run on simulated time, X times faster than the wall clock,
@@ -52,7 +52,7 @@ export async function run(argv: string[]): Promise<number> {
   const clock = clockFrom(str(p, 'speedup'), str(p, 'sim-start'));
   const explicitOps = str(p, 'ops-port') !== undefined || Boolean(process.env.FORESIGHT_OPS_PORT);
   const opsPort = str(p, 'ops-port') !== undefined ? int(p, 'ops-port', usage, 0, 0) : envPort('FORESIGHT_OPS_PORT') ?? 9464;
-  const apiPort = str(p, 'api-port') !== undefined ? int(p, 'api-port', usage, 0, 1) : undefined;
+  const apiPort = str(p, 'api-port') !== undefined ? int(p, 'api-port', usage, 0, 0) : undefined;
 
   const config = loadConfig();
   const instanceId = str(p, 'instance-id') ?? `${os.hostname()}-${process.pid}`;
