@@ -149,7 +149,11 @@ export async function runTransactionalProcessor<T extends Topic>(opts: Transacti
 
     const last = messages[messages.length - 1].offset;
     await serially(async () => {
-      const tx = await producer.transaction();
+      // Beginning one looks the coordinator up: while a restarted broker elects it, that fails
+      // retriably, and unmapped it stopped the processor instead of retrying the batch.
+      const tx = await producer.transaction().catch((err: unknown) => {
+        throw kafkaError(err, `begin transaction for ${physical}[${partition}]`);
+      });
       try {
         for (const [t, msgs] of out) for (const part of chunkBySize(msgs)) await tx.send({ topic: t, messages: part, acks: -1 });
         await tx.sendOffsets({ consumerGroupId: opts.groupId, topics: [{ topic: physical, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }] });
@@ -170,16 +174,9 @@ export async function runTransactionalProcessor<T extends Topic>(opts: Transacti
     if (!messages.length) return;
     for (let n = 0; ; n++) {
       if (!p.isRunning() || p.isStale()) return;
+      let r: Awaited<ReturnType<typeof attemptBatch>>;
       try {
-        const r = await attemptBatch(topic, physical, partition, messages);
-        counters.in += messages.length;
-        counters.processed += r.processed;
-        counters.dlq += r.dlq.length;
-        for (const reason of r.dlq) counters.dlqByReason[reason] = (counters.dlqByReason[reason] ?? 0) + 1;
-        counters.late += r.late;
-        p.resolveOffset(messages[messages.length - 1].offset);
-        await p.heartbeat();
-        return;
+        r = await attemptBatch(topic, physical, partition, messages);
       } catch (err) {
         if (opts.onAbort) await opts.onAbort({ topic, partition, error: err });
         if (!isRetriable(err)) {
@@ -196,7 +193,18 @@ export async function runTransactionalProcessor<T extends Topic>(opts: Transacti
           await sleepFn(Math.min(1000, left));
           await p.heartbeat();
         }
+        continue;
       }
+      counters.in += messages.length;
+      counters.processed += r.processed;
+      counters.dlq += r.dlq.length;
+      for (const reason of r.dlq) counters.dlqByReason[reason] = (counters.dlqByReason[reason] ?? 0) + 1;
+      counters.late += r.late;
+      p.resolveOffset(messages[messages.length - 1].offset);
+      // The batch is committed: a rebalance this heartbeat reports (REBALANCE_IN_PROGRESS) is
+      // kafkajs's to handle by rejoining; caught as a failed batch it stopped the processor.
+      await p.heartbeat();
+      return;
     }
   };
 
