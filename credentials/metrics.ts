@@ -1,3 +1,4 @@
+import { assertNever } from '../core/event';
 import { MetricsRegistry, type Counter, type Gauge, type Histogram } from '../core/metrics';
 import type { PreProvisionVerdict } from './credential-decider';
 import type { CredentialEvent, DeliverySource } from './events';
@@ -93,6 +94,8 @@ export class CredentialMetrics {
       case 'CredentialIssued':
       case 'CredentialRefreshed':
         break;
+      default:
+        assertNever(e, 'credential event');
     }
     this.updateRates();
   }

@@ -55,12 +55,29 @@ function openssl(args: string[], what: string): void {
   }
 }
 
+/**
+ * A private key's file exists, empty and 0600, before openssl writes the key into it: openssl
+ * keeps an existing file's mode, so the key is never readable by others, not even for a moment.
+ */
+function privateOutput(file: string, write: () => void): void {
+  fs.writeFileSync(file, '', { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+  try {
+    write();
+  } catch (err) {
+    fs.rmSync(file, { force: true }); // an empty file must not pass for the material next start
+    throw err;
+  }
+}
+
 const serial = () => `0x${randomBytes(12).toString('hex')}`;
 
 function signedCert(t: TlsMaterial, key: string, cert: string, subject: string, ext: string, days: number): void {
   const csr = `${cert}.csr`;
   const extFile = `${cert}.ext`;
-  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', csr, '-subj', subject], `create a key for ${subject}`);
+  privateOutput(key, () =>
+    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', csr, '-subj', subject], `create a key for ${subject}`),
+  );
   fs.chmodSync(key, 0o600);
   fs.writeFileSync(extFile, ext);
   openssl(['x509', '-req', '-in', csr, '-CA', t.caCert, '-CAkey', t.caKey, '-set_serial', serial(), '-days', String(days), '-sha256', '-extfile', extFile, '-out', cert], `sign a certificate for ${subject}`);
@@ -74,10 +91,12 @@ export function ensureTls(cfg: Pick<Config, 'home' | 'cacheDir'>, keytool?: stri
   mkdirp(t.dir, 0o700);
   if (!fs.existsSync(t.caCert) || !fs.existsSync(t.caKey)) {
     for (const f of [t.serverCert, t.keystore, t.truststore]) fs.rmSync(f, { force: true });
-    openssl(
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', t.caKey, '-out', t.caCert, '-days', '3650', '-sha256',
-        '-subj', '/CN=Foresight local CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
-      'create the local CA',
+    privateOutput(t.caKey, () =>
+      openssl(
+        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', t.caKey, '-out', t.caCert, '-days', '3650', '-sha256',
+          '-subj', '/CN=Foresight local CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+        'create the local CA',
+      ),
     );
     fs.chmodSync(t.caKey, 0o600);
   }
@@ -95,7 +114,9 @@ export function ensureTls(cfg: Pick<Config, 'home' | 'cacheDir'>, keytool?: stri
     writePrivate(t.keystorePasswordFile, randomBytes(24).toString('base64url'));
   }
   if (!fs.existsSync(t.keystore)) {
-    openssl(['pkcs12', '-export', '-in', t.serverCert, '-inkey', t.serverKey, '-certfile', t.caCert, '-name', 'server', '-out', t.keystore, '-passout', `file:${t.keystorePasswordFile}`], 'write the PKCS12 keystore');
+    privateOutput(t.keystore, () =>
+      openssl(['pkcs12', '-export', '-in', t.serverCert, '-inkey', t.serverKey, '-certfile', t.caCert, '-name', 'server', '-out', t.keystore, '-passout', `file:${t.keystorePasswordFile}`], 'write the PKCS12 keystore'),
+    );
     fs.chmodSync(t.keystore, 0o600);
   }
   if (!fs.existsSync(t.truststore) && keytool) {
