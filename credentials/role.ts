@@ -9,6 +9,7 @@ import type { Health, RoleContext, RunningRole } from '../core/role';
 import { EsdbEventStore } from '../eventstore/client';
 import { commandIdFromRecord } from '../eventstore/ids';
 import type { EventStorePort } from '../eventstore/port';
+import { hsmOpsMetrics, instrumentModule } from '../hsm/instrumented';
 import { openPkcs11Module } from '../hsm/pkcs11';
 import type { HsmModule, HsmSession } from '../hsm/ports';
 import { readHsmManifest, readTokenPin, useLocalSoftHsm } from '../stack/softhsm';
@@ -59,7 +60,9 @@ export async function openCredentialsRuntime(cfg: Config, registry: MetricsRegis
   const pin = o.pin ?? readTokenPin(tokenLabel, cfg);
   const ownModule = !o.hsmModule;
   if (ownModule) useLocalSoftHsm(cfg); // SoftHSM2 reads SOFTHSM2_CONF at C_Initialize only
-  const mod = o.hsmModule ?? openPkcs11Module(cfg.hsm.module);
+  const raw = o.hsmModule ?? openPkcs11Module(cfg.hsm.module);
+  // The vault token is not part of the HSM pool: its operations are counted under tier "vault".
+  const mod = registry ? instrumentModule(raw, hsmOpsMetrics(registry, () => 'vault')) : raw;
   let hsm: HsmSession;
   try {
     hsm = await mod.openSession(tokenLabel, pin);

@@ -41,6 +41,8 @@ export interface OrchestratorDeps {
   partitions: PartitionOps;
   publishAlert(alert: AdminAlert): Promise<void>;
   log?: Logger;
+  /** Partition ownership across the pool after each decision (pool utilisation metrics). */
+  onPoolAssignments?(assigned: Readonly<Record<string, string>>): void;
 }
 
 type Runner = (c: AllocationCommand, step: string) => Promise<{ state: AllocationState; events: AllocationEvent[] }>;
@@ -336,7 +338,9 @@ export class HsmOrchestrator {
 
   /** Warns (once per episode and tier) when a tier's free partitions fall below the reserve. */
   private async assessPool(r: WorkloadRisk): Promise<void> {
-    const usage = tierUsage(this.d.config, await this.poolAssignments());
+    const assigned = await this.poolAssignments();
+    this.d.onPoolAssignments?.(assigned);
+    const usage = tierUsage(this.d.config, assigned);
     const reserveFraction = this.d.config.planner.reserveFraction;
     const out = await handleCommand(this.d.store, {
       stream: poolStream(this.d.config.poolId),

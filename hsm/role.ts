@@ -9,11 +9,13 @@ import type { WorkloadRisk } from '../schemas/types';
 import { useLocalSoftHsm } from '../stack/softhsm';
 import { createProducer, done, retry, runConsumer } from '../streams';
 import { LeadTimeScheduler } from './lead-time';
+import { hsmOpsMetrics, instrumentModule, poolTierOf } from './instrumented';
 import { HsmOrchestrator } from './orchestrator';
 import { pkcs11PartitionOps } from './partition-ops';
 import { openPkcs11Module } from './pkcs11';
 import { loadPolicy, type PolicyRule } from './policy';
 import { loadPoolConfig, type PoolConfig } from './pool-config';
+import { poolMetrics } from './pool-metrics';
 import type { HsmModule } from './ports';
 
 /**
@@ -56,10 +58,12 @@ export async function startHsmRole(ctx: RoleContext, o: HsmRoleOptions = {}): Pr
   const { file, pool, rules } = loadPool(ctx.config, o.poolFile);
   if (!o.hsmModule) useLocalSoftHsm(ctx.config); // SoftHSM2 reads SOFTHSM2_CONF at C_Initialize only
   const modules = new Map<string, HsmModule>();
+  const opsMetrics = hsmOpsMetrics(ctx.metrics, poolTierOf(pool));
+  const given = o.hsmModule && instrumentModule(o.hsmModule, opsMetrics);
   const moduleFor = (p: string) => {
-    if (o.hsmModule) return o.hsmModule;
+    if (given) return given;
     let m = modules.get(p);
-    if (!m) modules.set(p, (m = openPkcs11Module(p)));
+    if (!m) modules.set(p, (m = instrumentModule(openPkcs11Module(p), opsMetrics)));
     return m;
   };
   const ownStore = !o.store;
@@ -69,6 +73,7 @@ export async function startHsmRole(ctx: RoleContext, o: HsmRoleOptions = {}): Pr
   const producer = createProducer({ kafka, registryUrl, namespace: o.namespace, clientId: 'foresight-hsm', log });
   await producer.connect();
   const partitions = pkcs11PartitionOps(moduleFor, pool);
+  const updatePool = poolMetrics(ctx.metrics, pool);
   const orchestrator = new HsmOrchestrator({
     config: pool,
     rules,
@@ -76,7 +81,14 @@ export async function startHsmRole(ctx: RoleContext, o: HsmRoleOptions = {}): Pr
     partitions,
     log,
     publishAlert: (a) => producer.send('alerts.admin', [{ key: a.subject, value: a }]),
+    onPoolAssignments: updatePool,
   });
+  // Utilisation from the hsm-* streams at start; each decision refreshes it (onPoolAssignments).
+  try {
+    updatePool(await orchestrator.poolAssignments());
+  } catch (err) {
+    log.warn('pool utilisation not read at start; the first decision sets it', { error: err });
+  }
   const handled = ctx.metrics.counter('foresight_hsm_workload_records_total', 'risk.workload records handled by the HSM orchestrator, by plan');
 
   const scheduler = new LeadTimeScheduler();
