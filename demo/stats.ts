@@ -143,6 +143,7 @@ export function renderSummary(s: DemoSnapshot, where: { namespace: string; dashb
     `  not pre-provisioned ${Object.entries(s.credentials.skipped).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(', ') || '-'} (scores skipped, by reason)`,
     `  risk events       ${s.risk.access} access scores (${s.risk.live} of live windows, ${s.risk.high} of them at or above ${s.risk.threshold}), ${s.risk.workload} workload forecasts; a window's score arrives ${Number.isFinite(s.risk.delayP50) ? `${Math.round(s.risk.delayP50 / 60_000)} simulated min` : '-'} after it ends (p50)`,
     `  HSM allocations   ${s.hsm.allocate ?? 0} made ahead of the predicted peak (lead time before it); forecasts by plan: ${Object.entries(s.hsm).map(([k, n]) => `${k} ${n}`).join(', ') || '-'}`,
+    !s.hsm.allocate && s.hsm.hold ? '                    (hold: the capacity is already in place; allocations persist in the event store across runs, see npx foresight hsm pool)' : null,
     `  alerts            ${s.alerts.count}${s.alerts.last ? ` (last: ${s.alerts.last})` : ''}`,
     '',
     'Where to look next:',
@@ -151,6 +152,6 @@ export function renderSummary(s: DemoSnapshot, where: { namespace: string; dashb
     `  npx foresight alerts tail --from-beginning --namespace ${where.namespace} --timeout 5          # admin alerts of this run`,
     `  dashboard ${where.dashboard}${where.opsUrl ? `   metrics ${where.opsUrl}/metrics   health ${where.opsUrl}/healthz` : ''} (while the demo runs; --follow keeps it up)`,
     `  logs (JSON lines) ${where.logFile}`,
-    where.stackRunning ? '  the local stack keeps running; stop it with: npx foresight stack down' : '',
-  ].filter((l, i, a) => l !== '' || i === 0 || i === a.length - 1 || a[i - 1] !== '');
+    where.stackRunning ? '  the local stack keeps running; stop it with: npx foresight stack down' : null,
+  ].filter((l): l is string => l !== null);
 }

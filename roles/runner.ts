@@ -88,6 +88,7 @@ export async function startPipeline(o: StartPipelineOptions): Promise<Pipeline> 
   try {
     // The start-up admin step: topics (with .dlq/.late) and schemas exist before any role reads.
     await ensureStreams(ctx.config, { namespace: o.options?.namespace, log });
+    void lag.sampleNow();
     for (const name of names) {
       const t0 = Date.now();
       // A start can race topics created a moment ago (metadata not yet everywhere): retriable.
