@@ -101,6 +101,16 @@ export class Task {
     return this.offsets.get(inputName(topic, this.partition));
   }
 
+  /**
+   * The records of a batch this task's state does not hold yet: those at or past the offset it
+   * expects. Earlier ones were folded by a transaction that committed (the changelog is read
+   * committed), so folding them again would emit their features twice.
+   */
+  unapplied<R extends { offset: string }>(topic: InputTopic, records: readonly R[]): R[] {
+    const expected = this.expectedOffset(topic);
+    return expected === undefined ? [...records] : records.filter((r) => BigInt(r.offset) >= expected);
+  }
+
   get watermark(): number {
     return this.engine.currentWatermark;
   }

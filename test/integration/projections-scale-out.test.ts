@@ -1,12 +1,16 @@
 import { startProjections, type RunningProjections } from '../../projections/role';
 import type { JsonlRecord } from '../../schemas/types';
+import { createLogger } from '../../core/log';
 import { byEventId, cfg, collectFeatures, isStreamInput, publish, smallTelemetry, uniqueNamespace, waitFor } from './projections-support';
 
 jest.setTimeout(400_000);
 
+// PROJECTIONS_TEST_LOG=1 shows each instance's warnings (retries, rebalances) on stderr.
+const logFor = (instance: string) => (process.env.PROJECTIONS_TEST_LOG ? createLogger({ instance }, { level: 'warn' }) : undefined);
+
 async function runAlone(ns: string, records: readonly JsonlRecord[]) {
   const inputs = records.filter(isStreamInput).length;
-  const role = await startProjections({ config: cfg, namespace: ns, groupId: `${ns}-g`, instanceId: 'solo', idleMs: 3_600_000 });
+  const role = await startProjections({ config: cfg, namespace: ns, groupId: `${ns}-g`, instanceId: 'solo', idleMs: 3_600_000, log: logFor('solo') });
   const out = await collectFeatures(ns);
   try {
     await waitFor('the single instance', () => role.counters().records >= inputs, 120_000);
@@ -39,8 +43,21 @@ describe('projections role scaled out', () => {
     await publish(ns, parts[0]);
     const out = await collectFeatures(ns);
     const roles = new Map<string, RunningProjections>();
-    const start = async (id: string) => roles.set(id, await startProjections({ config: cfg, namespace: ns, groupId: `${ns}-g`, instanceId: id, idleMs: 3_600_000 }));
-    const processed = () => [...roles.values()].reduce((n, r) => n + r.counters().records, 0);
+    // A processor that stops on an error fails the test with that error, not with a timeout.
+    const stoppedWith: string[] = [];
+    const start = async (id: string) => {
+      const role = await startProjections({ config: cfg, namespace: ns, groupId: `${ns}-g`, instanceId: id, idleMs: 3_600_000, log: logFor(id) });
+      role.finished.catch((e: unknown) => stoppedWith.push(`${id}: ${e instanceof Error ? e.message : String(e)}`));
+      roles.set(id, role);
+    };
+    const alive = () => {
+      if (stoppedWith.length) throw new Error(`a projections processor stopped: ${stoppedWith.join('; ')}`);
+      return true;
+    };
+    const processed = (): number => {
+      alive();
+      return [...roles.values()].reduce((n, r) => n + r.counters().records, 0);
+    };
     try {
       await start('a');
       await waitFor('part one', () => processed() >= inputsUpTo(0), 120_000);
@@ -53,7 +70,7 @@ describe('projections role scaled out', () => {
       await roles.get('b')!.stop();
       await roles.get('c')!.stop();
       await publish(ns, parts[2]);
-      await waitFor('every feature', () => out.features.length >= expected.length, 180_000);
+      await waitFor('every feature', () => alive() && out.features.length >= expected.length, 180_000);
       await new Promise((r) => setTimeout(r, 2000));
 
       const ids = out.features.map((f) => f.eventId);
