@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Config } from '../core/config';
 import { ConfigError } from '../core/errors';
@@ -58,6 +59,14 @@ function demoPolicy(home: string, threshold: number): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
 export async function runDemo(cfg: Config, o: DemoRunOptions): Promise<DemoResult> {
   const out = o.out ?? process.stdout;
   const say = (line: string) => out.write(line + '\n');
@@ -93,11 +102,14 @@ export async function runDemo(cfg: Config, o: DemoRunOptions): Promise<DemoResul
   const shutdown = untilShutdownSignal(log, () => process.exit(130));
   let interrupted = false;
   void shutdown.signalled.then(() => (interrupted = true));
+  const wantedApiPort = o.apiPort ?? cfg.ports.api;
+  const apiPortToUse = wantedApiPort && !(await portFree(wantedApiPort)) ? 0 : wantedApiPort;
+  if (apiPortToUse !== wantedApiPort) say(`    port ${wantedApiPort} is taken (another 'foresight run'?): the demo's API takes a free port instead`);
   const pipeline: Pipeline = await startPipeline({
     roles: ['projections', 'scorer', 'provisioner', 'hsm', 'api'],
     ctx,
     // The projections measure idleness on the clock they are given (simulated here): 2 s of wall time.
-    options: { namespace: plan.namespace, modelDir: model.dir, apiPort: o.apiPort ?? cfg.ports.api, idleMs: Math.round(2000 * plan.speedup), sweepEveryMs: 2000, hsmTickMs: 1000 },
+    options: { namespace: plan.namespace, modelDir: model.dir, apiPort: apiPortToUse, idleMs: Math.round(2000 * plan.speedup), sweepEveryMs: 2000, hsmTickMs: 1000 },
     opsPort: 0,
     lagEveryMs: 1000,
   });

@@ -133,7 +133,7 @@ export function renderSummary(s: DemoSnapshot, where: { namespace: string; dashb
   const lat = (src: DeliverySource) => `${src.padEnd(16)} ${String(r.bySource[src]).padStart(4)}   p50 ${fmtMs(r.latency[src].p50).padStart(9)}   p99 ${fmtMs(r.latency[src].p99).padStart(9)}`;
   return [
     '',
-    `Summary: ${iso(s.liveStart)} .. ${iso(s.simNow)} UTC simulated in ${clockOf(s.wallElapsedMs)} wall (×${Math.round(s.speedup)})`,
+    `Summary: ${iso(s.liveStart)} .. ${iso(s.follow ? s.simNow : Math.min(s.simNow, s.liveEnd))} UTC simulated in ${clockOf(s.wallElapsedMs)} wall (×${Math.round(s.speedup)})`,
     `  access requests   ${r.total} (${r.errors} failed)   hit rate ${pct(r.hitRate)}   p50 ${fmtMs(r.p50)}   p99 ${fmtMs(r.p99)}`,
     `    ${lat('pre-provisioned')}`,
     `    ${lat('refreshed')}`,
