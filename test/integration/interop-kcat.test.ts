@@ -1,5 +1,4 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,25 +10,15 @@ import {
   avroType,
   createProducer,
   done,
-  dropNamespace,
   ensureStreams,
   frame,
   runConsumer,
   unframe,
 } from '../../streams';
+import { testNamespaces } from '../support/namespaces';
 
-// Every namespace a test makes is dropped afterwards (topics and subjects), so a long-lived
-// local stack does not fill up.
-const namespaces: string[] = [];
-const newNs = (): string => {
-  const ns = `it-kcat-${randomUUID().slice(0, 8)}`;
-  namespaces.push(ns);
-  return ns;
-};
-afterAll(async () => {
-  const c = loadConfig();
-  for (const ns of namespaces) await dropNamespace(c, ns).catch(() => undefined);
-});
+// Each test gets its own namespace, dropped when the suite ends.
+const newNs = testNamespaces('it-kcat');
 
 // Real processes and brokers on a shared 2-core machine: generous, never asserted on.
 jest.setTimeout(120_000);

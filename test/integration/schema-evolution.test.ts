@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../core/config';
 import { InvalidInputError } from '../../core/errors';
 import { loadSchema, TOPICS, type VmAccess } from '../../schemas';
@@ -9,7 +8,6 @@ import {
   createRegistryClient,
   createSerde,
   done,
-  dropNamespace,
   ensureSchemas,
   ensureStreams,
   frame,
@@ -18,19 +16,10 @@ import {
   runConsumer,
   valueSubject,
 } from '../../streams';
+import { testNamespaces } from '../support/namespaces';
 
-// Every namespace a test makes is dropped afterwards (topics and subjects), so a long-lived
-// local stack does not fill up.
-const namespaces: string[] = [];
-const newNs = (): string => {
-  const ns = `it-schema-${randomUUID().slice(0, 8)}`;
-  namespaces.push(ns);
-  return ns;
-};
-afterAll(async () => {
-  const c = loadConfig();
-  for (const ns of namespaces) await dropNamespace(c, ns).catch(() => undefined);
-});
+// Each test gets its own namespace, dropped when the suite ends.
+const newNs = testNamespaces('it-schema');
 
 // Against the real registry (Apicurio, Confluent API): subjects per topic, BACKWARD, evolution.
 const cfg = loadConfig();

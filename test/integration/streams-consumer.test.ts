@@ -1,11 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../core/config';
 import { UnavailableError, InvalidInputError } from '../../core/errors';
 import type { VmAccess } from '../../schemas';
 import {
   createProducer,
   done,
-  dropNamespace,
   ensureStreams,
   frame,
   late,
@@ -18,19 +16,10 @@ import {
   type RunningConsumer,
   toDlq,
 } from '../../streams';
+import { testNamespaces } from '../support/namespaces';
 
-// Every namespace a test makes is dropped afterwards (topics and subjects), so a long-lived
-// local stack does not fill up.
-const namespaces: string[] = [];
-const newNs = (): string => {
-  const ns = `it-consumer-${randomUUID().slice(0, 8)}`;
-  namespaces.push(ns);
-  return ns;
-};
-afterAll(async () => {
-  const c = loadConfig();
-  for (const ns of namespaces) await dropNamespace(c, ns).catch(() => undefined);
-});
+// Each test gets its own namespace, dropped when the suite ends.
+const newNs = testNamespaces('it-consumer');
 
 // Real processes and brokers on a shared 2-core machine: generous, never asserted on.
 jest.setTimeout(120_000);

@@ -1,21 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../core/config';
 import { kafkaSslCa } from '../../stack';
 import type { AdminAlert } from '../../schemas';
-import { createProducer, createSerde, dropNamespace, ensureStreams, readTopic } from '../../streams';
+import { createProducer, createSerde, ensureStreams, readTopic } from '../../streams';
+import { testNamespaces } from '../support/namespaces';
 
-// Every namespace a test makes is dropped afterwards (topics and subjects), so a long-lived
-// local stack does not fill up.
-const namespaces: string[] = [];
-const newNs = (): string => {
-  const ns = `it-tls-${randomUUID().slice(0, 8)}`;
-  namespaces.push(ns);
-  return ns;
-};
-afterAll(async () => {
-  const c = loadConfig();
-  for (const ns of namespaces) await dropNamespace(c, ns).catch(() => undefined);
-});
+// Each test gets its own namespace, dropped when the suite ends.
+const newNs = testNamespaces('it-tls');
 
 // The wrappers over the stack's TLS 1.3-only listener, configured the way an operator would:
 // KAFKA_BROKERS, KAFKA_SSL=true and KAFKA_SSL_CA.

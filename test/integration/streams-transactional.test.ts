@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../core/config';
 import { withRetry } from '../../core/retry';
 import type { AdminAlert, VmAccess } from '../../schemas';
@@ -7,25 +6,15 @@ import {
   catalogue,
   createProducer,
   createSerde,
-  dropNamespace,
   ensureStreams,
   ensureTopics,
   readTopic,
   runTransactionalProcessor,
 } from '../../streams';
+import { testNamespaces } from '../support/namespaces';
 
-// Every namespace a test makes is dropped afterwards (topics and subjects), so a long-lived
-// local stack does not fill up.
-const namespaces: string[] = [];
-const newNs = (): string => {
-  const ns = `it-tx-${randomUUID().slice(0, 8)}`;
-  namespaces.push(ns);
-  return ns;
-};
-afterAll(async () => {
-  const c = loadConfig();
-  for (const ns of namespaces) await dropNamespace(c, ns).catch(() => undefined);
-});
+// Each test gets its own namespace, dropped when the suite ends.
+const newNs = testNamespaces('it-tx');
 
 // Real processes and brokers on a shared 2-core machine: generous, never asserted on.
 jest.setTimeout(120_000);
