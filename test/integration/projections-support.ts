@@ -1,6 +1,7 @@
 /** Helpers for the projections integration and slow tests: publish telemetry, collect features. */
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../core/config';
+import { createLogger, type Logger } from '../../core/log';
 import { createProducer, done, ensureStreams, runConsumer, type RunningConsumer } from '../../streams';
 import type { AccessFeatures, JsonlRecord, NetworkFeatures, TelemetryTopic } from '../../schemas/types';
 import { TELEMETRY_TOPICS } from '../../schemas/types';
@@ -63,6 +64,23 @@ export async function waitFor(what: string, cond: () => boolean, timeoutMs: numb
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Bounds one phase of a test, so a hang fails naming the phase instead of the whole test timing out. */
+export async function within<T>(what: string, p: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms: ${what}`)), timeoutMs)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A logger whose lines are kept, to print when a test fails (CI shows nothing else). */
+export function capturedLog(): { log: Logger; dump(what: string): void } {
+  const lines: string[] = [];
+  const log = createLogger({}, { level: 'info', write: (l) => void (lines.push(l), lines.length > 400 && lines.shift()) });
+  return { log, dump: (what) => console.error(`${what}: last ${lines.length} log lines\n${lines.join('\n')}`) };
 }
 
 export const byEventId = (xs: readonly Feature[]) => [...xs].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));

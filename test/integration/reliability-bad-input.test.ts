@@ -10,9 +10,9 @@ import { startProjections } from '../../projections/role';
 import type { JsonlRecord } from '../../schemas/types';
 import { createProducer, DLQ_HEADERS, dlqTopic, physicalTopic, readTopic, type RawMessage, type RawRecord } from '../../streams';
 import { EXPECTED_REASON, malformed, seeded, type BadKind } from '../support/chaos';
-import { byEventId, cfg, collectFeatures, isStreamInput, publish, smallTelemetry, uniqueNamespace, waitFor } from './projections-support';
+import { byEventId, capturedLog, cfg, collectFeatures, isStreamInput, publish, smallTelemetry, uniqueNamespace, waitFor, within } from './projections-support';
 
-jest.setTimeout(300_000);
+jest.setTimeout(480_000);
 
 const BAD_TOTAL = 10_000;
 const OVERSIZED = 100;
@@ -22,7 +22,7 @@ const KIND_HEADER = 'test.bad-kind';
 
 async function readDlqs(ns: string): Promise<RawMessage[]> {
   const out: RawMessage[] = [];
-  for (const t of INPUTS) out.push(...(await readTopic(cfg.kafka, dlqTopic(physicalTopic(t, ns)), { fromBeginning: true, idleMs: 2500, timeoutMs: 60_000 })));
+  for (const t of INPUTS) out.push(...(await readTopic(cfg.kafka, dlqTopic(physicalTopic(t, ns)), { fromBeginning: true, idleMs: 2500, timeoutMs: 30_000 })));
   return out;
 }
 
@@ -78,17 +78,18 @@ describe('reliability: bad input at volume through the projections role', () => 
       await producer.disconnect();
     }
 
-    const role = await startProjections({ config: cfg, namespace: ns, groupId: `${ns}-g`, instanceId: 'a', idleMs: 3_600_000 });
-    const out = await collectFeatures(ns);
+    const { log, dump } = capturedLog();
+    const role = await within('the role starting', startProjections({ config: cfg, namespace: ns, groupId: `${ns}-g`, instanceId: 'a', idleMs: 3_600_000, log }), 60_000);
     let crashed: unknown;
     role.finished.catch((e) => (crashed = e));
+    const out = await within('the feature collector joining', collectFeatures(ns), 60_000);
     try {
-      await role.ready;
-      await waitFor('every valid record processed', () => role.counters().records >= valid.length || crashed !== undefined, 180_000);
+      await within('the role joining its group', role.ready, 60_000);
+      await waitFor(`every valid record processed (${valid.length})`, () => role.counters().records >= valid.length || crashed !== undefined, 120_000);
       expect(crashed).toBeUndefined();
 
       let dlq: RawMessage[] = [];
-      const deadline = Date.now() + 120_000;
+      const deadline = Date.now() + 60_000;
       while ((dlq = await readDlqs(ns)).length < BAD_TOTAL && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1000));
 
       const c = role.counters();
@@ -122,6 +123,9 @@ describe('reliability: bad input at volume through the projections role', () => 
       const mismatched = out.features.filter((f) => JSON.stringify(byEventId([f])[0]) !== JSON.stringify(byId.get(f.eventId)));
       expect(mismatched.slice(0, 3)).toEqual([]);
       expect(crashed).toBeUndefined();
+    } catch (err) {
+      dump(`counters ${JSON.stringify(role.counters())}`);
+      throw err;
     } finally {
       await out.consumer.stop();
       await role.stop();
