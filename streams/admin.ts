@@ -111,3 +111,23 @@ export async function dropNamespace(cfg: { kafka: KafkaConnection; schemaRegistr
   for (const s of subjects) await deleteSubject(cfg.schemaRegistry.url, s);
   return { topics, subjects };
 }
+
+/**
+ * A group's committed offset per partition of `topic` (the next record it will read; 0 where it
+ * has none). Read before the group's member starts, this is where its history ends: a value read
+ * while a transaction commits is at worst older, never newer.
+ */
+export async function committedOffsets(conn: KafkaConnection, groupId: string, topic: string, log: Logger = silentLogger): Promise<Map<number, bigint>> {
+  const admin = createKafka(conn, 'foresight-admin', log).admin();
+  try {
+    await admin.connect();
+    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const out = new Map<number, bigint>();
+    for (const p of t?.partitions ?? []) out.set(p.partition, BigInt(p.offset) < 0n ? 0n : BigInt(p.offset));
+    return out;
+  } catch (err) {
+    throw kafkaError(err, `read the offsets of ${groupId} on ${topic}`);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}

@@ -123,7 +123,7 @@ export class Scorer {
         let st = this.access.get(key);
         if (!st) this.access.set(key, (st = { h: new Float32Array(m.net.shape.units), memory: newPairMemory(), lastWindowStart: -Infinity, history: [] }));
         if (f.windowStart <= st.lastWindowStart) {
-          const cached = this.takePending(`${key}\u0000${f.windowEnd}`);
+          const cached = this.takePending(pendingKey(key, f.windowEnd));
           if (cached) out.push(cached as AccessRisk);
           else this.counts.duplicates++;
           continue;
@@ -169,7 +169,7 @@ export class Scorer {
         let st = this.network.get(f.clientNetworkId);
         if (!st) this.network.set(f.clientNetworkId, (st = { h: new Float32Array(w.net.shape.units), memory: newNetMemory(w.windowMs, w.hw), lastWindowStart: -Infinity, history: [] }));
         if (f.windowStart <= st.lastWindowStart) {
-          const cached = this.takePending(`${f.clientNetworkId}\u0000${f.windowEnd}`);
+          const cached = this.takePending(pendingKey(f.clientNetworkId, f.windowEnd));
           if (cached) out.push(cached as WorkloadRisk);
           else this.counts.duplicates++;
           continue;
@@ -205,21 +205,23 @@ export class Scorer {
 
   /**
    * Rebuilds state after a restart from the history of the feature topics (read up to their
-   * end, possibly past what the group committed). Nothing is emitted; the outputs of each key's
-   * last `keepLast` windows are kept, so when the group redelivers a window that was folded in
-   * here but never committed, `score*` returns its output instead of dropping it as a duplicate.
+   * end, possibly past what the group committed). Nothing is emitted. Outputs are kept for the
+   * windows the group has not committed (`uncommitted`: `pendingKey`s; without it, each key's last
+   * `keepLast`), so when the group redelivers a window folded in here, `score*` returns its output
+   * instead of dropping it as a duplicate.
    */
-  warmUp(access: readonly AccessFeatures[], network: readonly NetworkFeatures[], keepLast = 48): void {
-    const keep = <R>(outs: R[], key: (r: R) => string) => {
+  warmUp(access: readonly AccessFeatures[], network: readonly NetworkFeatures[], uncommitted?: ReadonlySet<string>, keepLast = 48): void {
+    const keep = <R>(outs: R[], key: (r: R) => string, pk: (r: R) => string) => {
+      if (uncommitted) return outs.filter((r) => uncommitted.has(pk(r)));
       const byKey = new Map<string, R[]>();
       for (const r of outs) byKey.set(key(r), [...(byKey.get(key(r)) ?? []), r]);
       return [...byKey.values()].flatMap((rs) => rs.slice(-keepLast));
     };
     const sortByWindow = <T extends { windowStart: number }>(xs: readonly T[]) => [...xs].sort((a, b) => a.windowStart - b.windowStart);
-    for (const r of keep(this.scoreAccess(sortByWindow(access)), (r) => pairKey(r.userId, r.vmId))) {
-      this.pending.set(`${pairKey(r.userId, r.vmId)}\u0000${r.timestamp}`, r);
-    }
-    for (const r of keep(this.scoreNetwork(sortByWindow(network)), (r) => r.clientNetworkId)) this.pending.set(`${r.clientNetworkId}\u0000${r.timestamp}`, r);
+    const accessKey = (r: AccessRisk) => pendingKey(pairKey(r.userId, r.vmId), r.timestamp);
+    const netKey = (r: WorkloadRisk) => pendingKey(r.clientNetworkId, r.timestamp);
+    for (const r of keep(this.scoreAccess(sortByWindow(access)), (r) => pairKey(r.userId, r.vmId), accessKey)) this.pending.set(accessKey(r), r);
+    for (const r of keep(this.scoreNetwork(sortByWindow(network)), (r) => r.clientNetworkId, netKey)) this.pending.set(netKey(r), r);
     this.counts.scored = 0;
   }
 
@@ -335,4 +337,14 @@ function cloneAccess(s: AccessState): AccessState {
 
 function cloneNet(s: NetState): NetState {
   return { h: s.h.slice(), memory: cloneNetMemory(s.memory), lastWindowStart: s.lastWindowStart, history: s.history.slice() };
+}
+
+/** A window's identity in the warm-up's pending outputs: its key and its end (the risk's timestamp). */
+export function pendingKey(key: string, windowEnd: number): string {
+  return `${key}\u0000${windowEnd}`;
+}
+
+/** The pending key of a feature window. */
+export function featurePendingKey(f: AccessFeatures | NetworkFeatures): string {
+  return 'clientNetworkId' in f ? pendingKey(f.clientNetworkId, f.windowEnd) : pendingKey(pairKey(f.userId, f.vmId), f.windowEnd);
 }

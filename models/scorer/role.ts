@@ -7,8 +7,9 @@
  * every `reloadCheckMs`); a new version is loaded and swapped in before the next batch, so every
  * record is scored once, by exactly one version, named in its output.
  * An aborted transaction restores the keys its batch touched before the batch is redone.
- * State lives in memory: after a restart each key's recurrent state starts again from its next
- * window (the outputs stay exactly-once; the first scores of a key are colder).
+ * State lives in memory; `run` warms it up from the feature topics at start, so after a restart
+ * (even a kill -9) each key scores as if the process had never stopped. Without warm-up a key's
+ * recurrent state starts again from its next window (outputs stay exactly-once, but colder).
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,10 +20,10 @@ import type { Health, RoleContext, RunningRole } from '../../core/role';
 import { systemClock, type Clock } from '../../core/clock';
 import { silentLogger, type Logger } from '../../core/log';
 import type { AccessFeatures, NetworkFeatures } from '../../schemas/types';
-import { createSerde, ensureStreams, physicalTopic, readTopic, runTransactionalProcessor, type AnyRecord, type RunningProcessor, type TxOutput } from '../../streams';
+import { committedOffsets, createSerde, ensureStreams, physicalTopic, readTopic, runTransactionalProcessor, type AnyRecord, type RunningProcessor, type TxOutput } from '../../streams';
 import { initBackend } from '../backend';
 import { disposeModels, loadModels, readMetadata } from '../store';
-import { Scorer, Snapshot } from './core';
+import { featurePendingKey, Scorer, Snapshot } from './core';
 
 export const SCORER_GROUP = 'foresight-scorer';
 type In = 'features.access' | 'features.network';
@@ -146,14 +147,22 @@ export async function startScorer(opts: ScorerRoleOptions): Promise<RunningScore
   };
 
   await ensureStreams(opts.config, { namespace: opts.namespace, topics: [...INPUT, 'risk.access', 'risk.workload'], log });
+  const groupId = opts.groupId ?? SCORER_GROUP;
   if (opts.warmUp) {
     const serde = createSerde({ registryUrl: opts.config.schemaRegistry.url });
+    const uncommitted = new Set<string>();
     const read = async <T extends In>(topic: T) => {
-      const raw = await readTopic(opts.config.kafka, physicalTopic(topic, opts.namespace), { fromBeginning: true, idleMs: opts.warmUp?.idleMs ?? 2000, timeoutMs: opts.warmUp?.timeoutMs ?? 30_000, log });
-      const out = [];
+      const physical = physicalTopic(topic, opts.namespace);
+      // Where the group's history ends: windows past it are folded in now and their outputs kept
+      // for when the processor reaches them; windows before it were scored and committed already.
+      const committed = await committedOffsets(opts.config.kafka, groupId, physical, log);
+      const raw = await readTopic(opts.config.kafka, physical, { fromBeginning: true, idleMs: opts.warmUp?.idleMs ?? 2000, timeoutMs: opts.warmUp?.timeoutMs ?? 30_000, log });
+      const out: Array<AccessFeatures | NetworkFeatures> = [];
       for (const m of raw) {
         try {
-          out.push((await serde.decode(topic, m.value)).value);
+          const f = (await serde.decode(topic, m.value)).value as AccessFeatures | NetworkFeatures;
+          out.push(f);
+          if (BigInt(m.offset) >= (committed.get(m.partition) ?? 0n)) uncommitted.add(featurePendingKey(f));
         } catch {
           // an undecodable record is the processor's to DLQ, not the warm-up's
         }
@@ -161,10 +170,9 @@ export async function startScorer(opts: ScorerRoleOptions): Promise<RunningScore
       return out;
     };
     const [a, n] = await Promise.all([read('features.access'), read('features.network')]);
-    scorer.warmUp(a as AccessFeatures[], n as NetworkFeatures[]);
-    log.info('scorer warmed up', { accessWindows: a.length, networkWindows: n.length });
+    scorer.warmUp(a as AccessFeatures[], n as NetworkFeatures[], uncommitted);
+    log.info('scorer warmed up', { accessWindows: a.length, networkWindows: n.length, uncommitted: uncommitted.size });
   }
-  const groupId = opts.groupId ?? SCORER_GROUP;
   let processor: RunningProcessor;
   try {
     processor = await runTransactionalProcessor<In>({
@@ -207,7 +215,10 @@ export function resolveModelDir(cfg: Pick<Config, 'home'>, explicit?: string, en
 }
 
 /** The `foresight run` entry (roles/registry.ts looks for this export). */
-export async function startScorerRole(ctx: RoleContext, o: { modelDir?: string; namespace?: string; instanceId?: string } = {}): Promise<RunningRole & { scorer: RunningScorer }> {
+export async function startScorerRole(
+  ctx: RoleContext,
+  o: { modelDir?: string; namespace?: string; instanceId?: string; warmUp?: ScorerRoleOptions['warmUp'] } = {},
+): Promise<RunningRole & { scorer: RunningScorer }> {
   const dir = resolveModelDir(ctx.config, o.modelDir);
   try {
     readMetadata(dir);
@@ -223,6 +234,9 @@ export async function startScorerRole(ctx: RoleContext, o: { modelDir?: string; 
     clock: ctx.clock,
     log: ctx.log,
     metrics: ctx.metrics,
+    // A restarted process (a deploy, a crash) rebuilds each key's recurrent state from the
+    // feature history, so its scores are the ones an uninterrupted process would have given.
+    warmUp: o.warmUp ?? { idleMs: 2000, timeoutMs: 120_000 },
   });
   return {
     name: 'scorer',

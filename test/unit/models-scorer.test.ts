@@ -9,7 +9,7 @@ import { HORIZONS, HORIZON_HOURS, groupPairs } from '../../models/access/dataset
 import { createSeqNet } from '../../models/nn/seqnet';
 import { NET_FEATURES, FORECAST_HOURS } from '../../models/workload/spec';
 import { LoadedModels, ModelMetadata, loadModels, saveModels, disposeModels } from '../../models/store';
-import { Scorer, rounds } from '../../models/scorer/core';
+import { featurePendingKey, Scorer, rounds } from '../../models/scorer/core';
 
 function models(seed: number, version: string): LoadedModels {
   const F = ACCESS_FEATURE_NAMES.length;
@@ -155,6 +155,27 @@ describe('scorer warm-up after a restart', () => {
       expect(byId(out)).toEqual(byId(want));
       // Delivered a second time, they are duplicates.
       expect(restarted.scoreAccess(access.slice(committed, committed + 10))).toHaveLength(0);
+    } finally {
+      disposeModels(m);
+    }
+  });
+
+  it('given the uncommitted windows named (the group offsets read before warm-up), when more than 48 per key come again, then none is lost as a duplicate', () => {
+    const m = models(3, 'W');
+    const access = computeFeatures(simulate({ users: 2, vms: 2, networks: 0, days: 4, seed: 6 }).records).access.sort((x, y) => x.windowEnd - y.windowEnd);
+    try {
+      const committed = Math.floor(access.length * 0.1);
+      const perKey = new Map<string, number>();
+      for (const f of access.slice(committed)) perKey.set(`${f.userId}/${f.vmId}`, (perKey.get(`${f.userId}/${f.vmId}`) ?? 0) + 1);
+      expect(Math.max(...perKey.values())).toBeGreaterThan(48);
+      const reference = new Scorer(m).scoreAccess(access);
+      const restarted = new Scorer(m);
+      restarted.warmUp(access, [], new Set(access.slice(committed).map(featurePendingKey)));
+      const out = restarted.scoreAccess(access.slice(committed));
+      const byId = (xs: typeof out) => [...xs].sort((x, y) => (x.eventId < y.eventId ? -1 : 1));
+      const want = reference.filter((r) => access.slice(committed).some((f) => f.userId === r.userId && f.vmId === r.vmId && f.windowEnd === r.timestamp));
+      expect(out.length).toBeGreaterThan(0);
+      expect(byId(out)).toEqual(byId(want));
     } finally {
       disposeModels(m);
     }
