@@ -7,7 +7,7 @@ import { EsdbEventStore } from '../eventstore/client';
 import type { EventStorePort } from '../eventstore/port';
 import type { WorkloadRisk } from '../schemas/types';
 import { useLocalSoftHsm } from '../stack/softhsm';
-import { createProducer, done, retry, runConsumer } from '../streams';
+import { createProducer, done, ensureStreams, retry, runConsumer } from '../streams';
 import { LeadTimeScheduler } from './lead-time';
 import { hsmOpsMetrics, instrumentModule, poolTierOf } from './instrumented';
 import { HsmOrchestrator } from './orchestrator';
@@ -56,6 +56,9 @@ export interface HsmRoleOptions {
 export async function startHsmRole(ctx: RoleContext, o: HsmRoleOptions = {}): Promise<RunningRole & { orchestrator: HsmOrchestrator }> {
   const log = ctx.log.child({ role: 'hsm' });
   const { file, pool, rules } = loadPool(ctx.config, o.poolFile);
+  // Started before the scorer has ever written (its own process, a fresh namespace), the role
+  // found no risk.workload and failed to start: the topics it reads and writes exist first.
+  await ensureStreams(ctx.config, { namespace: o.namespace, topics: ['risk.workload', 'alerts.admin'], log });
   if (!o.hsmModule) useLocalSoftHsm(ctx.config); // SoftHSM2 reads SOFTHSM2_CONF at C_Initialize only
   const modules = new Map<string, HsmModule>();
   const opsMetrics = hsmOpsMetrics(ctx.metrics, poolTierOf(pool));

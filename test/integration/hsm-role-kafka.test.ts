@@ -11,7 +11,7 @@ import { openPkcs11Module } from '../../hsm/pkcs11';
 import type { HsmModule } from '../../hsm/ports';
 import { startHsmRole } from '../../hsm/role';
 import type { WorkloadRisk } from '../../schemas/types';
-import { createProducer, ensureStreams, physicalTopic, readTopic, type Producer } from '../../streams';
+import { createProducer, physicalTopic, readTopic, type Producer } from '../../streams';
 import { tempSoftHsm, type TempSoftHsm } from '../support/softhsm-temp';
 
 // `run --role hsm` on the real stack: risk.workload records through Kafka (Avro), partitions as
@@ -76,7 +76,8 @@ hsms: [{ id: r${run}, tier: silver, partitionCapacity: 2, createPartitions: true
 planner: { reserveFraction: 0 }
 `,
   );
-  await ensureStreams(cfg, { namespace: ns, topics: ['risk.workload', 'alerts.admin'] });
+  // No topics made here: the role, started first on a fresh namespace, makes what it reads and
+  // writes (regression: it failed to start with "does not host this topic-partition").
   const ctx: RoleContext = { config: cfg, log: createLogger({}, { write: () => {} }), metrics, clock, groupPrefix: `${ns}-` };
   role = await startHsmRole(ctx, { poolFile, namespace: ns, hsmModule: mod, fromBeginning: true, tickMs: 100 });
   producer = createProducer({ kafka: cfg.kafka, registryUrl: cfg.schemaRegistry.url, namespace: ns, clientId: `it-${run}` });
