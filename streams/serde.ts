@@ -128,12 +128,22 @@ export function createSerde(opts: {
    * only an administrator writes to: the id of the identical schema is looked up instead.
    */
   autoRegister?: boolean;
+  /**
+   * How long a schema id the registry answered 404 for is remembered as unknown. Producers
+   * register before they write, so such an id stays unknown; without this, a flood of records
+   * naming one made a registry request each (10,000 bad records outran a CI test's patience).
+   */
+  unknownIdTtlMs?: number;
+  now?: () => number;
 }): Serde {
   const client = opts.client ?? createRegistryClient(opts.registryUrl);
   const readers = new Map<Topic, Type>();
   const ids = new Map<string, Promise<number>>();
   const writers = new Map<number, Promise<Type>>();
   const resolvers = new Map<string, { resolver: Resolver | null; guards: EnumGuard[] }>();
+  const unknownUntil = new Map<number, number>();
+  const unknownTtl = opts.unknownIdTtlMs ?? 60_000;
+  const now = opts.now ?? Date.now;
 
   const readerType = (topic: Topic): Type => {
     let t = readers.get(topic);
@@ -158,6 +168,11 @@ export function createSerde(opts: {
   };
 
   const writerType = (id: number): Promise<Type> => {
+    const until = unknownUntil.get(id);
+    if (until !== undefined && now() >= until) {
+      unknownUntil.delete(id);
+      writers.delete(id);
+    }
     let p = writers.get(id);
     if (!p) {
       p = client.getSchema(id).then(
@@ -170,7 +185,10 @@ export function createSerde(opts: {
         },
       );
       writers.set(id, p);
-      p.catch(() => writers.delete(id));
+      p.catch((err: unknown) => {
+        if (err instanceof BadRecordError && err.reason === 'unknown-schema-id') unknownUntil.set(id, now() + unknownTtl);
+        else writers.delete(id);
+      });
     }
     return p;
   };

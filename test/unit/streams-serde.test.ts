@@ -122,6 +122,29 @@ describe('decode', () => {
     expect(calls).toBe(1);
   });
 
+  it('given records naming a schema id the registry does not have, then it is asked once per TTL, not once per record (regression: 10,000 bad records, a request each)', async () => {
+    let calls = 0;
+    let t = 1_000;
+    const client = registryWith({ 1: v1 });
+    const counting = { ...client, getSchema: (id: number) => (calls++, client.getSchema(id)) } as unknown as SchemaRegistry;
+    const serde = createSerde({ registryUrl: 'http://unused', client: counting, unknownIdTtlMs: 60_000, now: () => t });
+    for (let i = 0; i < 50; i++) expect(await reasonOf(serde.decode('telemetry.vm-access', frame(99, Buffer.from([1]))))).toBe('unknown-schema-id');
+    expect(calls).toBe(1);
+    t += 60_000;
+    expect(await reasonOf(serde.decode('telemetry.vm-access', frame(99, Buffer.from([1]))))).toBe('unknown-schema-id');
+    expect(calls).toBe(2);
+  });
+
+  it('given the registry down, then a failed lookup is not remembered: the next record asks again', async () => {
+    let calls = 0;
+    const down = Object.assign(new Error('Error, status 400: connect ECONNREFUSED 127.0.0.1:8081'), { status: 400 });
+    const failing = registryWith({}, down);
+    const counting = { ...failing, getSchema: (id: number) => (calls++, failing.getSchema(id)) } as unknown as SchemaRegistry;
+    const serde = createSerde({ registryUrl: 'http://unused', client: counting });
+    for (let i = 0; i < 3; i++) await serde.decode('telemetry.vm-access', frame(1, Buffer.from([1]))).catch(() => undefined);
+    expect(calls).toBe(3);
+  });
+
   it('refuses to encode a value that does not fit, naming the field', async () => {
     const serde = createSerde({ registryUrl: 'http://unused', client: registryWith({ 1: v1 }) });
     await expect(serde.encode('telemetry.vm-access', { ...access, action: 'DANCE' } as never)).rejects.toThrow(/action: "DANCE"/);
