@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as YAML from 'yaml';
 import { ConfigError } from '../core/errors';
+import { HORIZONS } from '../models/access/dataset';
+import type { AccessRisk } from '../schemas';
 import type { PreProvisionPolicy } from './credential-decider';
 import type { AlertRule } from './failure-window';
 import { DEFAULT_PASSWORD_POLICY, validatePasswordPolicy, type PasswordPolicy } from './password';
@@ -13,15 +15,29 @@ import { DEFAULT_PASSWORD_POLICY, validatePasswordPolicy, type PasswordPolicy } 
  *   default: { threshold: 0.6, validity: PT1H, maxOutstandingPerUser: 5, maxOutstandingTotal: 10000 }
  *   policies:
  *     - { name: prod, vmPrefix: "prod-", threshold: 0.8, validity: PT15M }
+ *     - { name: dev, vmPrefix: "dev-", horizon: PT4H, threshold: 0.4 }   # validity PT4H
  *   password: { length: 24, lower: 2, upper: 2, digit: 2, symbol: 2 }
  *   alerts: { threshold: 3, window: PT10M }
+ *
+ * `horizon` picks which of the model's horizon scores the threshold applies to (one of
+ * HORIZONS: PT1H, PT2H, PT4H, PT8H, PT16H, P1D). The primary score (PT1H) only says "within the
+ * hour", and a window's score lands minutes after it ends, so a user's first access of a session
+ * is usually asked before any PT1H score is high; a PT4H score can be high hours ahead of it.
+ * Without `validity`, a policy with a horizon is valid for that horizon: the credential then
+ * lasts as long as the prediction it was made on. Without `horizon`, the primary `riskScore`
+ * decides, as it always has. A named policy inherits the default's horizon.
  */
-export interface NamedPolicy extends PreProvisionPolicy {
+export interface CredentialPolicy extends PreProvisionPolicy {
+  /** The horizonScores key the threshold applies to; absent: the record's primary riskScore. */
+  horizon?: string;
+}
+
+export interface NamedPolicy extends CredentialPolicy {
   vmPrefix: string;
 }
 
 export interface CredentialsConfig {
-  default: PreProvisionPolicy;
+  default: CredentialPolicy;
   policies: NamedPolicy[];
   password: PasswordPolicy;
   alerts: AlertRule;
@@ -37,10 +53,23 @@ export const DEFAULT_CREDENTIALS_CONFIG: CredentialsConfig = {
   onDemandValidityMs: 3_600_000,
 };
 
-export function policyFor(cfg: CredentialsConfig, vmId: string): PreProvisionPolicy {
+export function policyFor(cfg: CredentialsConfig, vmId: string): CredentialPolicy {
   let best: NamedPolicy | undefined;
   for (const p of cfg.policies) if (vmId.startsWith(p.vmPrefix) && (!best || p.vmPrefix.length > best.vmPrefix.length)) best = p;
   return best ?? cfg.default;
+}
+
+/**
+ * The score a policy acts on. A record without a score for the policy's horizon (a model trained
+ * with other horizons, a record from before horizonScores) has nothing to say about it unless
+ * that horizon is its primary one: undefined, so the caller provisions nothing rather than act
+ * on a different horizon's probability.
+ */
+export function scoreFor(risk: Pick<AccessRisk, 'riskScore' | 'horizon' | 'horizonScores'>, policy: CredentialPolicy): number | undefined {
+  if (policy.horizon === undefined) return risk.riskScore;
+  const s = risk.horizonScores?.[policy.horizon];
+  if (s !== undefined) return s;
+  return risk.horizon === policy.horizon ? risk.riskScore : undefined;
 }
 
 /** ISO-8601 durations of days/hours/minutes/seconds (PT15M, P1D, PT1H30M) or plain milliseconds. */
@@ -60,15 +89,30 @@ function num(v: unknown, what: string, min: number, max: number, integer: boolea
   return v;
 }
 
-function policy(raw: Record<string, unknown>, base: PreProvisionPolicy, where: string): PreProvisionPolicy {
+function horizonOf(v: unknown, where: string): string {
+  if (typeof v !== 'string' || !HORIZONS.includes(v)) {
+    throw new ConfigError(`${where}.horizon: ${JSON.stringify(v)} is not a horizon the access model scores; use one of ${HORIZONS.join(', ')}`);
+  }
+  return v;
+}
+
+function policy(raw: Record<string, unknown>, base: CredentialPolicy, where: string): CredentialPolicy {
+  const horizon = raw.horizon === undefined ? base.horizon : horizonOf(raw.horizon, where);
+  const validityMs =
+    raw.validity !== undefined
+      ? parseDurationMs(raw.validity, `${where}.validity`)
+      : raw.horizon !== undefined
+        ? parseDurationMs(horizon, `${where}.horizon`)
+        : base.validityMs;
   return {
     name: typeof raw.name === 'string' ? raw.name : base.name,
     threshold: raw.threshold === undefined ? base.threshold : num(raw.threshold, `${where}.threshold`, 0, 1, false),
-    validityMs: raw.validity === undefined ? base.validityMs : parseDurationMs(raw.validity, `${where}.validity`),
+    validityMs,
     maxOutstandingPerUser:
       raw.maxOutstandingPerUser === undefined ? base.maxOutstandingPerUser : num(raw.maxOutstandingPerUser, `${where}.maxOutstandingPerUser`, 0, 1e6, true),
     maxOutstandingTotal:
       raw.maxOutstandingTotal === undefined ? base.maxOutstandingTotal : num(raw.maxOutstandingTotal, `${where}.maxOutstandingTotal`, 0, 1e9, true),
+    ...(horizon === undefined ? {} : { horizon }),
   };
 }
 

@@ -10,7 +10,7 @@ import { credentialStream, isValidId, type CredentialEvent } from './events';
 import { EMPTY_WINDOW, noteFailure, type FailureWindow } from './failure-window';
 import type { CredentialMetrics } from './metrics';
 import { credentialIdFor, type CredentialMinter } from './minter';
-import { policyFor, type CredentialsConfig } from './policy';
+import { policyFor, scoreFor, type CredentialsConfig } from './policy';
 import type { CredentialVault, Notifier } from './ports';
 
 export interface ProvisionerDeps {
@@ -46,6 +46,7 @@ export class Provisioner {
   private readonly log: Logger;
   /** Failure windows for when the event store itself is down and cannot count them. */
   private readonly memoryFailures = new Map<string, FailureWindow>();
+  private readonly warnedHorizons = new Set<string>();
 
   constructor(private readonly d: ProvisionerDeps) {
     this.log = d.log ?? silentLogger;
@@ -57,6 +58,10 @@ export class Provisioner {
     const at = risk.timestamp;
     const stream = credentialStream(risk.userId, risk.vmId);
     const policy = policyFor(this.d.config, risk.vmId);
+    // The score the policy's threshold is about: the primary one, or its horizon's. It is also
+    // what the event records, so an audit compares it with the threshold it met.
+    const score = scoreFor(risk, policy);
+    if (score !== undefined && !(score >= 0 && score <= 1)) return toDlq('invalid', `horizonScores.${policy.horizon} out of range`);
     let mintedId: string | undefined;
     try {
       const loaded = await loadStream(this.d.store, stream, credentialDecider);
@@ -71,8 +76,13 @@ export class Provisioner {
         this.d.metrics.skip('stale');
         return done();
       }
+      if (score === undefined) {
+        this.warnNoHorizonScore(risk, policy.horizon!);
+        this.d.metrics.skip('below-threshold');
+        return done();
+      }
       const outstanding = this.d.vault.outstanding(risk.userId, at);
-      const verdict = preProvisionVerdict(loaded.state, { at, riskScore: risk.riskScore, policy, outstanding, predictedAccessTime: risk.predictedAccessTime });
+      const verdict = preProvisionVerdict(loaded.state, { at, riskScore: score, policy, outstanding, predictedAccessTime: risk.predictedAccessTime });
       if (verdict !== 'provision') {
         this.d.metrics.skip(verdict);
         if (verdict === 'already-valid') await this.maybeScheduleRefresh(risk, loaded.state);
@@ -95,7 +105,7 @@ export class Provisioner {
           at,
           userId: risk.userId,
           vmId: risk.vmId,
-          riskScore: risk.riskScore,
+          riskScore: score,
           predictedAccessTime: risk.predictedAccessTime,
           modelVersion: risk.modelVersion,
           policy,
@@ -115,7 +125,7 @@ export class Provisioner {
       }
       for (const e of events) if (e.type === 'CredentialExpired') this.dropExpired(e.data.credentialId);
       await this.notifyReady(risk, material.credentialId, at + policy.validityMs);
-      this.log.info('credential pre-provisioned', { userId: risk.userId, vmId: risk.vmId, credentialId: material.credentialId, riskScore: risk.riskScore });
+      this.log.info('credential pre-provisioned', { userId: risk.userId, vmId: risk.vmId, credentialId: material.credentialId, riskScore: score, horizon: policy.horizon ?? risk.horizon });
       return done();
     } catch (err) {
       if (mintedId) this.d.vault.delete(mintedId);
@@ -123,6 +133,18 @@ export class Provisioner {
       if (!isRetriable(err)) return retry(err);
       return this.recordFailure(risk, err, commandId);
     }
+  }
+
+  /** Once per model version and horizon: a mismatch would otherwise log on every record. */
+  private warnNoHorizonScore(risk: AccessRisk, horizon: string): void {
+    const key = `${risk.modelVersion}/${horizon}`;
+    if (this.warnedHorizons.has(key)) return;
+    this.warnedHorizons.add(key);
+    this.log.warn('risk record has no score for the policy horizon; nothing is pre-provisioned on it', {
+      horizon,
+      modelVersion: risk.modelVersion,
+      scored: Object.keys(risk.horizonScores ?? {}),
+    });
   }
 
   private notifyReady(risk: AccessRisk, credentialId: string, expiresAt: number): Promise<void> {

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError } from '../../core/errors';
 import { CredentialMetrics } from '../../credentials/metrics';
-import { DEFAULT_CREDENTIALS_CONFIG, loadCredentialsConfig, parseCredentialsConfig, parseDurationMs, policyFor } from '../../credentials/policy';
+import { DEFAULT_CREDENTIALS_CONFIG, loadCredentialsConfig, parseCredentialsConfig, parseDurationMs, policyFor, scoreFor } from '../../credentials/policy';
 
 describe('credential policies', () => {
   test('durations: ISO-8601 and milliseconds; nonsense is a ConfigError', () => {
@@ -43,6 +43,63 @@ describe('credential policies', () => {
     fs.writeFileSync(path.join(dir, 'credentials.yaml'), 'default:\n  threshold: 0.7\n  maxOutstandingPerUser: 1\n');
     expect(loadCredentialsConfig(dir, {}).default).toMatchObject({ threshold: 0.7, maxOutstandingPerUser: 1 });
     fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('credential policies: the horizon a policy acts on', () => {
+  const HOUR = 3_600_000;
+
+  test('given horizon PT4H and no validity, when parsed, then the credential is valid for the horizon', () => {
+    const cfg = parseCredentialsConfig({ default: { horizon: 'PT4H', threshold: 0.4 } });
+    expect(cfg.default).toMatchObject({ horizon: 'PT4H', threshold: 0.4, validityMs: 4 * HOUR });
+  });
+
+  test('given a horizon and a validity, when parsed, then the validity given wins', () => {
+    expect(parseCredentialsConfig({ default: { horizon: 'P1D', validity: 'PT2H' } }).default).toMatchObject({ horizon: 'P1D', validityMs: 2 * HOUR });
+  });
+
+  test('given no horizon, when parsed, then the policy is exactly what it was before horizons existed', () => {
+    const cfg = parseCredentialsConfig({ default: { threshold: 0.5, validity: 'PT1H' }, policies: [{ name: 'prod', vmPrefix: 'prod-', threshold: 0.8 }] });
+    expect(cfg.default).toEqual({ name: 'default', threshold: 0.5, validityMs: HOUR, maxOutstandingPerUser: 5, maxOutstandingTotal: 10_000 });
+    expect(cfg.policies[0]).not.toHaveProperty('horizon');
+  });
+
+  test('given a default horizon, when a named policy sets none, then it inherits horizon and validity; one setting its own horizon takes that horizon as validity', () => {
+    const cfg = parseCredentialsConfig({
+      default: { horizon: 'PT4H', threshold: 0.3 },
+      policies: [
+        { name: 'dev', vmPrefix: 'dev-' },
+        { name: 'batch', vmPrefix: 'batch-', horizon: 'PT8H' },
+      ],
+    });
+    expect(policyFor(cfg, 'dev-1')).toMatchObject({ name: 'dev', horizon: 'PT4H', validityMs: 4 * HOUR });
+    expect(policyFor(cfg, 'batch-1')).toMatchObject({ name: 'batch', horizon: 'PT8H', validityMs: 8 * HOUR, threshold: 0.3 });
+  });
+
+  test('given an unknown horizon, when parsed, then a ConfigError names the place and the valid horizons', () => {
+    expect(() => parseCredentialsConfig({ default: { horizon: 'PT3H' } })).toThrow(ConfigError);
+    expect(() => parseCredentialsConfig({ default: { horizon: 'PT3H' } })).toThrow(
+      /default\.horizon: "PT3H" is not a horizon the access model scores; use one of PT1H, PT2H, PT4H, PT8H, PT16H, P1D/,
+    );
+    expect(() => parseCredentialsConfig({ policies: [{ name: 'p', vmPrefix: 'x-', horizon: 4 }] })).toThrow(/policies\[0\]\.horizon: 4 is not a horizon/);
+  });
+
+  test('given a YAML file with a horizon, when loaded, then the horizon is there', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cred-pol-'));
+    fs.writeFileSync(path.join(dir, 'credentials.yaml'), 'default:\n  horizon: PT4H\n  threshold: 0.3\n');
+    expect(loadCredentialsConfig(dir, {}).default).toMatchObject({ horizon: 'PT4H', validityMs: 4 * HOUR });
+    fs.writeFileSync(path.join(dir, 'credentials.yaml'), 'default:\n  horizon: 4h\n');
+    expect(() => loadCredentialsConfig(dir, {})).toThrow(/horizon: "4h" is not a horizon/);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  test('scoreFor: the primary score without a horizon; the horizon score with one; nothing when the record lacks it', () => {
+    const r = { riskScore: 0.1, horizon: 'PT1H', horizonScores: { PT1H: 0.1, PT4H: 0.6 } };
+    const base = DEFAULT_CREDENTIALS_CONFIG.default;
+    expect(scoreFor(r, base)).toBe(0.1);
+    expect(scoreFor(r, { ...base, horizon: 'PT4H' })).toBe(0.6);
+    expect(scoreFor(r, { ...base, horizon: 'P1D' })).toBeUndefined();
+    expect(scoreFor({ ...r, horizonScores: {} }, { ...base, horizon: 'PT1H' })).toBe(0.1);
   });
 });
 
