@@ -5,8 +5,7 @@ import { handleCommand, loadStream } from '../eventstore/handler';
 import type { EventStorePort } from '../eventstore/port';
 import type { AdminAlert, WorkloadRisk } from '../schemas/types';
 import { policyAlert, poolExhaustedAlert, poolLowAlert } from './alerts';
-import { allocationDecider, capacityOf, hsmDecider, type AllocationCommand, type AllocationState, type HsmCommand } from './allocation';
-import { PartitionTakenError } from './allocation';
+import { PartitionTakenError, allocationDecider, capacityOf, hsmDecider, type AllocationCommand, type AllocationState, type HsmCommand } from './allocation';
 import {
   allocationStream,
   hsmStream,
@@ -45,7 +44,7 @@ export interface OrchestratorDeps {
   onPoolAssignments?(assigned: Readonly<Record<string, string>>): void;
 }
 
-type Runner = (c: AllocationCommand, step: string) => Promise<{ state: AllocationState; events: AllocationEvent[] }>;
+type Runner = (c: AllocationCommand, step: string) => Promise<{ state: AllocationState; events: AllocationEvent[]; replayed: boolean }>;
 
 export interface HandledWorkload {
   plan: Plan;
@@ -74,7 +73,7 @@ export class HsmOrchestrator {
     return (await loadStream(this.d.store, allocationStream(clientNetworkId), allocationDecider)).state;
   }
 
-  private async exec(cmd: AllocationCommand, commandId: string, causationId: string): Promise<{ state: AllocationState; events: AllocationEvent[] }> {
+  private async exec(cmd: AllocationCommand, commandId: string, causationId: string): ReturnType<Runner> {
     const r = await handleCommand(this.d.store, {
       stream: allocationStream(cmd.clientNetworkId),
       decider: allocationDecider,
@@ -83,7 +82,7 @@ export class HsmOrchestrator {
       causationId,
       now: cmd.at,
     });
-    return { state: r.state, events: r.events.map((e) => ({ type: e.type, data: e.data }) as AllocationEvent) };
+    return { state: r.state, events: r.events.map((e) => ({ type: e.type, data: e.data }) as AllocationEvent), replayed: r.alreadyApplied };
   }
 
   private async execHsm(cmd: HsmCommand, commandId: string): Promise<void> {
@@ -105,12 +104,13 @@ export class HsmOrchestrator {
 
     // 1. Risk-adaptive profile, applied to the keys before the peak arrives.
     const profile = profileFor(r.securityRisk, state.profile);
-    ({ state } = await run({ kind: 'ApplyRiskProfile', clientNetworkId: id, securityRisk: r.securityRisk, profile, at }, 'profile'));
-    // On every record, not only on a change: idempotent, and a crash between the event and the
-    // token update cannot leave a partition looser than its recorded profile.
+    const applied = await run({ kind: 'ApplyRiskProfile', clientNetworkId: id, securityRisk: r.securityRisk, profile, at }, 'profile');
+    state = applied.state;
+    // On every record (idempotent: a crash between event and token update cannot leave it looser).
+    // A retry after the HSM failed past the event finds the change written: still to be audited.
     if (!state.quarantined && state.profile) {
       await this.applyProfile(state, state.profile);
-      if (events.some((e) => e.type === 'RiskProfileApplied')) state = await this.auditAttributes(state, state.profile, 'risk score', at, 'profile', run);
+      if (applied.events.length > 0 || applied.replayed) state = await this.auditAttributes(state, state.profile, 'risk score', at, 'profile', run);
     }
 
     // 2. Policy rules.
