@@ -5,12 +5,13 @@ import { isRetriable } from '../core/errors';
 import type { Health, RoleContext, RunningRole } from '../core/role';
 import { EsdbEventStore } from '../eventstore/client';
 import type { EventStorePort } from '../eventstore/port';
-import type { WorkloadRisk } from '../schemas/types';
+import type { AdminAlert, WorkloadRisk } from '../schemas/types';
 import { useLocalSoftHsm } from '../stack/softhsm';
 import { createProducer, done, ensureStreams, retry, runConsumer } from '../streams';
 import { LeadTimeScheduler } from './lead-time';
 import { hsmOpsMetrics, instrumentModule, poolTierOf } from './instrumented';
 import { HsmOrchestrator } from './orchestrator';
+import { watchHsmOutages } from './outage';
 import { pkcs11PartitionOps } from './partition-ops';
 import { openPkcs11Module } from './pkcs11';
 import { loadPolicy, type PolicyRule } from './policy';
@@ -36,6 +37,9 @@ export function loadPool(cfg: Pick<Config, 'home' | 'hsm'>, explicit?: string): 
   const rules = pool.policyFile ? loadPolicy(pool.policyFile) : [];
   return { file, pool, rules };
 }
+
+/** Consecutive HSM-unavailable failures before the one DEPENDENCY_UNAVAILABLE alert of an episode. */
+export const HSM_OUTAGE_ALERT_AFTER = 3;
 
 export interface HsmRoleOptions {
   poolFile?: string;
@@ -75,7 +79,13 @@ export async function startHsmRole(ctx: RoleContext, o: HsmRoleOptions = {}): Pr
   const registryUrl = ctx.config.schemaRegistry.url;
   const producer = createProducer({ kafka, registryUrl, namespace: o.namespace, clientId: 'foresight-hsm', log });
   await producer.connect();
-  const partitions = pkcs11PartitionOps(moduleFor, pool);
+  const publishAlert = (a: AdminAlert) => producer.send('alerts.admin', [{ key: a.subject, value: a }]);
+  const partitions = watchHsmOutages(pkcs11PartitionOps(moduleFor, pool), {
+    rule: { poolId: pool.poolId, threshold: HSM_OUTAGE_ALERT_AFTER },
+    clock: ctx.clock,
+    log,
+    publish: publishAlert,
+  });
   const updatePool = poolMetrics(ctx.metrics, pool);
   const orchestrator = new HsmOrchestrator({
     config: pool,
@@ -83,7 +93,7 @@ export async function startHsmRole(ctx: RoleContext, o: HsmRoleOptions = {}): Pr
     store,
     partitions,
     log,
-    publishAlert: (a) => producer.send('alerts.admin', [{ key: a.subject, value: a }]),
+    publishAlert,
     onPoolAssignments: updatePool,
   });
   // Utilisation from the hsm-* streams at start; each decision refreshes it (onPoolAssignments).
@@ -122,7 +132,8 @@ export async function startHsmRole(ctx: RoleContext, o: HsmRoleOptions = {}): Pr
         await handle(rec.value);
         return done();
       } catch (err) {
-        // Retriable (HSM or event store down, a lost race): retried for as long as it takes.
+        // Retriable (HSM or event store down, a lost race): retried for as long as it takes; an
+        // HSM outage alerts once per episode (watchHsmOutages).
         // Anything else (a missing partition token, a pool file that no longer fits) is retried a
         // few times by the consumer and then DLQ'd as retries-exhausted, with the message.
         if (!isRetriable(err)) log.error('workload record failed', { clientNetworkId: rec.value.clientNetworkId, error: err });
