@@ -224,19 +224,14 @@ export class HsmOrchestrator {
     }
   }
 
-  private async rotateAll(
-    state: AllocationState,
-    id: string,
-    cause: string,
-    at: string,
-    step: string,
-    run: Runner,
-  ): Promise<AllocationState> {
+  private async rotateAll(state: AllocationState, id: string, cause: string, at: string, step: string, run: Runner): Promise<AllocationState> {
     const profile = state.profile ?? profileFor(0, null);
     let s = state;
     for (const p of state.partitions.filter((x) => x.configured)) {
       for (const fam of Object.values(p.keys)) {
-        if (!fam) continue;
+        // A retry of this record (the HSM failed after some families) must not rotate those again:
+        // the token would get a version the stream never records, and the recorded one demoted.
+        if (!fam || (fam.current.version > 1 && fam.versions.some((v) => v.version === fam.current.version && v.createdAt === at))) continue;
         const key = await this.d.partitions.rotate(p.label, fam.current, profile);
         ({ state: s } = await run({ kind: 'RecordRotation', clientNetworkId: id, label: p.label, key, cause, at }, `${step}:${p.label}:${fam.current.family}`));
       }

@@ -10,6 +10,7 @@ import { allocationStream, type KeyVersionRef, type RiskProfile } from '../../hs
 import { HsmOrchestrator } from '../../hsm/orchestrator';
 import { HEALTHY, hsmAnswered, hsmFailed, watchHsmOutages, type OutageState } from '../../hsm/outage';
 import { pkcs11PartitionOps, type PartitionOps } from '../../hsm/partition-ops';
+import { parsePolicy } from '../../hsm/policy';
 import { partitionPinFile } from '../../hsm/pool-config';
 import type { HsmModule, HsmSession, KeyHandle, TokenInfo } from '../../hsm/ports';
 import { PROFILES } from '../../hsm/risk-profile';
@@ -253,26 +254,27 @@ describe('pkcs11PartitionOps when the HSM goes away', () => {
   });
 });
 
+const T0 = Date.parse('2026-03-01T08:00:00Z');
+const rec = (eventId: string, securityRisk: number, timestamp = T0): WorkloadRisk => ({
+  eventId,
+  timestamp,
+  clientNetworkId: 'net-a',
+  horizon: 'PT6H',
+  predictedCryptoOps: 1e6,
+  predictedPeakOpsPerSec: 300,
+  predictedPeakTime: T0 + 20 * 60_000,
+  measuredOpsPerSec: 50,
+  securityRisk,
+  threatIndicators: [],
+  modelVersion: 'm',
+});
+
 describe('a record retried through an HSM outage ends as if there had been none', () => {
   test('given the profile event written and then the HSM down, when the record is retried, then the profile change is still audited (KeyAttributesApplied)', async () => {
     const store = new MemoryEventStore();
     let down = false;
     const ops = scriptedOps(() => (down ? unavailable : 'ok'));
     const orch = new HsmOrchestrator({ config: testPool(), rules: [], store, partitions: ops, publishAlert: async () => undefined });
-    const T0 = Date.parse('2026-03-01T08:00:00Z');
-    const rec = (eventId: string, securityRisk: number): WorkloadRisk => ({
-      eventId,
-      timestamp: T0,
-      clientNetworkId: 'net-a',
-      horizon: 'PT6H',
-      predictedCryptoOps: 1e6,
-      predictedPeakOpsPerSec: 300,
-      predictedPeakTime: T0 + 20 * 60_000,
-      measuredOpsPerSec: 50,
-      securityRisk,
-      threatIndicators: [],
-      modelVersion: 'm',
-    });
     await orch.handle(rec('wl-1', 0.1));
     down = true;
     await expect(orch.handle(rec('wl-2', 0.9))).rejects.toBe(unavailable);
@@ -285,5 +287,37 @@ describe('a record retried through an HSM outage ends as if there had been none'
     let again = 0;
     for await (const e of store.readStream(allocationStream('net-a'))) again += e.type === 'KeyAttributesApplied' ? 1 : 0;
     expect(again).toBe(1);
+  });
+});
+
+describe('a rotation cut short by an HSM outage', () => {
+  test('given root-wrap rotated and recorded and the HSM gone before root-sign, when the record is retried, then root-wrap is not rotated a second time', async () => {
+    const store = new MemoryEventStore();
+    const rotations: string[] = [];
+    let failSign = false;
+    const ops: PartitionOps = {
+      ...scriptedOps(() => 'ok'),
+      configureBaseline: async () => [key('root-wrap/v1'), { family: 'root-sign', version: 1, kind: 'ec-p256', keyLabel: 'root-sign/v1', keyId: 'bb' }],
+      rotate: async (_l, current) => {
+        if (current.family === 'root-sign' && failSign) throw unavailable;
+        rotations.push(`${current.family} v${current.version}`);
+        const v = current.version + 1;
+        return { ...current, version: v, keyLabel: `${current.family}/v${v}`, keyId: `${current.keyId}${v}` };
+      },
+    };
+    const rules = parsePolicy('rules: [{ id: hot, when: { securityRisk: { gte: 0.85 } }, then: [rotate-now] }]', 'policy.yaml');
+    const orch = new HsmOrchestrator({ config: testPool(), rules, store, partitions: ops, publishAlert: async () => undefined });
+    await orch.handle(rec('wl-1', 0.1));
+    failSign = true;
+    await expect(orch.handle(rec('wl-2', 0.9, T0 + 60_000))).rejects.toBe(unavailable);
+    failSign = false;
+    await orch.handle(rec('wl-2', 0.9, T0 + 60_000));
+    expect(rotations).toEqual(['root-wrap v1', 'root-sign v1']);
+    // and a redelivery of the completed record (the rule has no cooldown) rotates nothing more
+    await orch.handle(rec('wl-2', 0.9, T0 + 60_000));
+    expect(rotations).toHaveLength(2);
+    const rotated: number[] = [];
+    for await (const e of store.readStream(allocationStream('net-a'))) if (e.type === 'KeyRotated') rotated.push((e.data as { key: KeyVersionRef }).key.version);
+    expect(rotated).toEqual([2, 2]);
   });
 });
