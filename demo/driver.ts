@@ -2,12 +2,15 @@ import * as fs from 'node:fs';
 import type { Config } from '../core/config';
 import type { Logger } from '../core/log';
 import { DeliveryClient } from '../credentials/client';
-import type { DeliverySource } from '../credentials/events';
+import type { CredentialOrigin, DeliverySource } from '../credentials/events';
 import { issueClientCert } from '../stack/certs';
 import type { AccessRequest } from './scenario';
 
 export interface RequestResult extends AccessRequest {
   source?: DeliverySource;
+  /** How the serving credential was made: a fast 'pre-provisioned' source is a hit only if this is too. */
+  origin?: CredentialOrigin;
+  credentialId?: string;
   /** Wall milliseconds from sending to the reply, as the user waited. */
   ms: number;
   error?: string;
@@ -68,8 +71,8 @@ export class AccessDriver {
     let res: RequestResult;
     try {
       const reply = await this.client(r.userId).requestAccess(r.userId, r.vmId, requestId);
-      res = { ...r, source: reply.source, ms: Number(process.hrtime.bigint() - t0) / 1e6 };
-      this.o.log.debug('access request answered', { requestId, userId: r.userId, vmId: r.vmId, source: reply.source, ms: res.ms });
+      res = { ...r, source: reply.source, origin: reply.origin, credentialId: reply.credentialId, ms: Number(process.hrtime.bigint() - t0) / 1e6 };
+      this.o.log.debug('access request answered', { requestId, userId: r.userId, vmId: r.vmId, source: reply.source, origin: reply.origin, ms: res.ms });
     } catch (err) {
       res = { ...r, ms: Number(process.hrtime.bigint() - t0) / 1e6, error: err instanceof Error ? err.message : String(err) };
       this.o.log.warn('access request failed', { requestId, userId: r.userId, vmId: r.vmId, error: err });

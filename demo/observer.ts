@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock';
 import type { Config } from '../core/config';
 import type { Logger } from '../core/log';
+import { scoreFor, type CredentialPolicy } from '../credentials/policy';
 import { done, runConsumer, type RunningConsumer } from '../streams';
 
 export interface Observed {
@@ -21,7 +22,16 @@ export interface Observed {
  * forecasts, admin alerts and user notifications. Its own consumer group, so it takes nothing
  * from the roles.
  */
-export async function startObserver(o: { config: Config; namespace: string; groupId: string; threshold: number; log: Logger; clock: Clock; liveStart: number }): Promise<{ observed: Observed; stop(): Promise<void> }> {
+export async function startObserver(o: {
+  config: Config;
+  namespace: string;
+  groupId: string;
+  /** The provisioner's policy: a score counts as high as the provisioner would see it. */
+  policy: CredentialPolicy;
+  log: Logger;
+  clock: Clock;
+  liveStart: number;
+}): Promise<{ observed: Observed; stop(): Promise<void> }> {
   const observed: Observed = { riskAccess: 0, riskLive: 0, riskHigh: 0, riskWorkload: 0, alerts: 0, notifications: 0, scoreDelays: [] };
   const c: RunningConsumer = await runConsumer({
     kafka: o.config.kafka,
@@ -40,7 +50,7 @@ export async function startObserver(o: { config: Config; namespace: string; grou
           observed.riskAccess++;
           if (r.value.timestamp >= o.liveStart) {
             observed.riskLive++;
-            if (r.value.riskScore >= o.threshold) observed.riskHigh++;
+            if ((scoreFor(r.value, o.policy) ?? -1) >= o.policy.threshold) observed.riskHigh++;
             if (observed.scoreDelays.length < 100_000) observed.scoreDelays.push(o.clock.now() - r.value.timestamp);
           }
           break;

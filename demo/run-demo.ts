@@ -5,6 +5,7 @@ import type { Config } from '../core/config';
 import { ConfigError } from '../core/errors';
 import { createLogger, type Logger } from '../core/log';
 import { MetricsRegistry } from '../core/metrics';
+import { loadCredentialsConfig } from '../credentials/policy';
 import type { RoleContext } from '../core/role';
 import { simulate } from '../models/sim/simulate';
 import { ScaledClock } from '../roles/clock';
@@ -13,6 +14,7 @@ import { allHealthy, layout, up } from '../stack';
 import { createProducer, ensureStreams } from '../streams';
 import { AccessDriver, type RequestResult } from './driver';
 import { DEMO_TRAINING, ensureDemoModel } from './model';
+import { demoPolicyYaml } from './policy';
 import { startObserver, type Observed } from './observer';
 import { publishAll, replay, type TopicCounts } from './publisher';
 import { planScenario, splitScenario, type DemoOptions, type ScenarioPlan } from './scenario';
@@ -50,10 +52,9 @@ function nextRun(home: string): number {
   return n;
 }
 
-/** The demo's credential policy (a lower threshold than production's, so a small model acts). */
 function demoPolicy(home: string, threshold: number): string {
   const file = path.join(home, 'demo', 'credentials.yaml');
-  fs.writeFileSync(file, `# written by 'foresight demo'\ndefault:\n  threshold: ${threshold}\n  validity: PT1H\n  maxOutstandingPerUser: 5\n  maxOutstandingTotal: 10000\n`);
+  fs.writeFileSync(file, demoPolicyYaml(threshold));
   return file;
 }
 
@@ -94,6 +95,8 @@ export async function runDemo(cfg: Config, o: DemoRunOptions): Promise<DemoResul
   const sim = simulate({ users: o.users, vms: o.vms, networks: o.networks, days: plan.simDays, seed: o.seed, start: plan.simStart });
   const scenario = splitScenario(sim.records, plan);
   if (!process.env.FORESIGHT_CREDENTIALS_POLICY) process.env.FORESIGHT_CREDENTIALS_POLICY = demoPolicy(cfg.home, o.threshold);
+  // Read as the provisioner will read it: a bad policy fails here, and the view counts high scores as it acts on them.
+  const policy = loadCredentialsConfig(cfg.home).default;
 
   say(`4/5 starting every role (projections, scorer, provisioner, hsm, api) in this process…`);
   const clock = new ScaledClock(plan.liveStart, plan.speedup, { running: false });
@@ -115,7 +118,7 @@ export async function runDemo(cfg: Config, o: DemoRunOptions): Promise<DemoResul
   });
   const apiPort = (pipeline.roles.find((r) => r.name === 'api') as unknown as { port: number }).port;
   const opsUrl = `http://127.0.0.1:${pipeline.opsPort}`;
-  const observer = await startObserver({ config: cfg, namespace: plan.namespace, groupId: `${plan.namespace}-observer-${process.pid}`, threshold: o.threshold, log, clock, liveStart: plan.liveStart });
+  const observer = await startObserver({ config: cfg, namespace: plan.namespace, groupId: `${plan.namespace}-observer-${process.pid}`, policy, log, clock, liveStart: plan.liveStart });
   const producer = createProducer({ kafka: cfg.kafka, registryUrl: cfg.schemaRegistry.url, namespace: plan.namespace, clientId: 'foresight-demo', log });
   const driver = new AccessDriver({ config: cfg, baseUrl: `https://127.0.0.1:${apiPort}`, correlationPrefix: `${plan.namespace}.`, log });
   say(`    dashboard https://127.0.0.1:${apiPort}/   metrics ${opsUrl}/metrics   health ${opsUrl}/healthz   logs ${logFile}`);
@@ -173,6 +176,7 @@ export async function runDemo(cfg: Config, o: DemoRunOptions): Promise<DemoResul
 
   function snapshotOf(p: ScenarioPlan, opts: DemoRunOptions, c: ScaledClock, wall0: number, pub: TopicCounts, text: string, obs: Observed, results: RequestResult[], last?: RequestResult): DemoSnapshot {
     const total = Object.values(pub).reduce((s, n) => s + (n ?? 0), 0);
+    const requests = requestStats(results);
     return {
       simNow: c.now(),
       liveStart: p.liveStart,
@@ -187,14 +191,17 @@ export async function runDemo(cfg: Config, o: DemoRunOptions): Promise<DemoResul
         network: sumMetric(text, 'foresight_projections_records', { kind: 'network-features' }),
         late: sumMetric(text, 'foresight_projections_records', { kind: 'late' }),
       },
-      risk: { access: obs.riskAccess, live: obs.riskLive, workload: obs.riskWorkload, high: obs.riskHigh, threshold: opts.threshold, delayP50: quantile([...obs.scoreDelays].sort((a, b) => a - b), 0.5) },
+      risk: { access: obs.riskAccess, live: obs.riskLive, workload: obs.riskWorkload, high: obs.riskHigh, threshold: policy.threshold, horizon: policy.horizon, delayP50: quantile([...obs.scoreDelays].sort((a, b) => a - b), 0.5) },
       credentials: {
         preProvisioned: sumMetric(text, 'foresight_credentials_preprovisioned_total'),
-        used: sumMetric(text, 'foresight_credentials_preprovisioned_used_total'),
+        // Counted from the replies, not foresight_credentials_preprovisioned_used_total: that
+        // counter pairs a delivery with a pre-provisioning seen by the same CredentialMetrics,
+        // and the api and provisioner roles each have their own, so here it stays at 0.
+        used: Math.max(sumMetric(text, 'foresight_credentials_preprovisioned_used_total'), requests.usedAhead),
         wasted: sumMetric(text, 'foresight_credentials_wasted_total'),
         skipped: byLabel(text, 'foresight_preprovisioning_skipped_total', 'reason'),
       },
-      requests: requestStats(results),
+      requests,
       lastRequest: last ?? results[results.length - 1],
       hsm: byLabel(text, 'foresight_hsm_workload_records_total', 'plan'),
       alerts: { count: obs.alerts, last: obs.lastAlert },

@@ -46,7 +46,13 @@ export interface RequestStats {
   answered: number;
   errors: number;
   bySource: Record<DeliverySource, number>;
-  /** pre-provisioned / answered. */
+  /** Served from a credential the provisioner made ahead of time (the product's hit, as in credentials/metrics.ts). */
+  hits: number;
+  /** Served fast from a credential an earlier request of the same user made: quick, but not foresight. */
+  repeats: number;
+  /** Distinct credentials made ahead of time that served at least one request. */
+  usedAhead: number;
+  /** hits / answered. */
   hitRate: number;
   p50: number;
   p99: number;
@@ -57,6 +63,9 @@ export function requestStats(results: readonly RequestResult[]): RequestStats {
   const sources: DeliverySource[] = ['pre-provisioned', 'refreshed', 'on-demand'];
   const ok = results.filter((r) => r.source);
   const bySource = Object.fromEntries(sources.map((s) => [s, ok.filter((r) => r.source === s).length])) as Record<DeliverySource, number>;
+  // A reply without an origin comes from an API older than it: the source decides, as in the metrics.
+  const hitResults = ok.filter((r) => r.source === 'pre-provisioned' && (r.origin ?? 'pre-provisioned') === 'pre-provisioned');
+  const hits = hitResults.length;
   const ms = (rs: readonly RequestResult[]) => rs.map((r) => r.ms).sort((a, b) => a - b);
   const all = ms(ok);
   const latency = Object.fromEntries(
@@ -70,7 +79,10 @@ export function requestStats(results: readonly RequestResult[]): RequestStats {
     answered: ok.length,
     errors: results.length - ok.length,
     bySource,
-    hitRate: ok.length ? bySource['pre-provisioned'] / ok.length : NaN,
+    hits,
+    repeats: bySource['pre-provisioned'] - hits,
+    usedAhead: new Set(hitResults.map((r) => r.credentialId ?? r.eventId)).size,
+    hitRate: ok.length ? hits / ok.length : NaN,
     p50: quantile(all, 0.5),
     p99: quantile(all, 0.99),
     latency,
@@ -89,7 +101,7 @@ export interface DemoSnapshot {
   publishedByTopic: Record<string, number>;
   features: { access: number; network: number; late: number };
   /** delayP50: simulated ms from a live window's end to its score (NaN before any). */
-  risk: { access: number; live: number; workload: number; high: number; threshold: number; delayP50: number };
+  risk: { access: number; live: number; workload: number; high: number; threshold: number; horizon?: string; delayP50: number };
   credentials: { preProvisioned: number; used: number; wasted: number; skipped: Record<string, number> };
   requests: RequestStats;
   lastRequest?: RequestResult;
@@ -102,6 +114,7 @@ export interface DemoSnapshot {
 const fmtMs = (x: number) => (Number.isFinite(x) ? (x >= 100 ? `${Math.round(x)} ms` : `${x.toFixed(1)} ms`) : '-');
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : '-');
 const iso = (t: number) => new Date(t).toISOString().slice(0, 16).replace('T', ' ');
+const atOrAbove = (s: DemoSnapshot) => `${s.risk.horizon ? `with a ${s.risk.horizon} score ` : ''}at or above ${s.risk.threshold}`;
 const clockOf = (ms: number) => `${Math.floor(ms / 60000)}:${String(Math.floor(ms / 1000) % 60).padStart(2, '0')}`;
 
 /** The live view: a block of lines redrawn in place on a terminal. */
@@ -118,9 +131,9 @@ export function renderView(s: DemoSnapshot): string[] {
     `simulated ${iso(s.simNow)} UTC  ${bar} ${(frac * 100).toFixed(0).padStart(3)}%  ×${Math.round(s.speedup)}  wall ${clockOf(s.wallElapsedMs)}${s.follow ? '' : ` / ${clockOf(s.wallTotalMs)}`}`,
     `  telemetry in        ${s.published} records (${Object.entries(s.publishedByTopic).map(([t, n]) => `${t.replace('telemetry.', '')} ${n}`).join(', ')})`,
     `  features            access ${s.features.access}, network ${s.features.network}, late ${s.features.late}`,
-    `  risk events         access ${s.risk.access} (live ${s.risk.live}, ${s.risk.high} of them at or above ${s.risk.threshold}), workload ${s.risk.workload}`,
+    `  risk events         access ${s.risk.access} (live ${s.risk.live}, ${s.risk.high} of them ${atOrAbove(s)}), workload ${s.risk.workload}`,
     `  pre-provisioned     ${s.credentials.preProvisioned} credentials, ${s.credentials.used} used, ${s.credentials.wasted} expired unused${skips ? `; skipped: ${skips}` : ''}`,
-    `  access requests     ${r.total}: hits ${r.bySource['pre-provisioned']}, refreshed ${r.bySource.refreshed}, on-demand ${r.bySource['on-demand']}${r.errors ? `, failed ${r.errors}` : ''}  hit rate ${pct(r.hitRate)}  p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)}`,
+    `  access requests     ${r.total}: hits ${r.hits}, fast repeats ${r.repeats}, refreshed ${r.bySource.refreshed}, on-demand ${r.bySource['on-demand']}${r.errors ? `, failed ${r.errors}` : ''}  hit rate ${pct(r.hitRate)}  p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)}`,
     last,
     `  HSM forecasts       ${hsm}`,
     `  alerts              ${s.alerts.count}${s.alerts.last ? ` (last: ${s.alerts.last})` : ''}; user notifications ${s.notifications}`,
@@ -130,18 +143,22 @@ export function renderView(s: DemoSnapshot): string[] {
 export function renderSummary(s: DemoSnapshot, where: { namespace: string; dashboard: string; opsUrl?: string; logFile: string; stackRunning: boolean }): string[] {
   const r = s.requests;
   const resolved = s.credentials.used + s.credentials.wasted;
+  // Made late in the day with a long validity, these have neither been used nor expired yet:
+  // the waste rate cannot count them, so they are shown beside it.
+  const open = Math.max(0, s.credentials.preProvisioned - resolved);
   const lat = (src: DeliverySource) => `${src.padEnd(16)} ${String(r.bySource[src]).padStart(4)}   p50 ${fmtMs(r.latency[src].p50).padStart(9)}   p99 ${fmtMs(r.latency[src].p99).padStart(9)}`;
   return [
     '',
     `Summary: ${iso(s.liveStart)} .. ${iso(s.follow ? s.simNow : Math.min(s.simNow, s.liveEnd))} UTC simulated in ${clockOf(s.wallElapsedMs)} wall (×${Math.round(s.speedup)})`,
     `  access requests   ${r.total} (${r.errors} failed)   hit rate ${pct(r.hitRate)}   p50 ${fmtMs(r.p50)}   p99 ${fmtMs(r.p99)}`,
+    `    ${r.hits} hits (a credential made ahead of time); ${r.repeats} more served fast from one an earlier request made (not counted as hits)`,
     `    ${lat('pre-provisioned')}`,
     `    ${lat('refreshed')}`,
     `    ${lat('on-demand')}`,
-    `  pre-provisioned   ${s.credentials.preProvisioned} credentials; waste ${resolved ? pct(s.credentials.wasted / resolved) : '-'} (${s.credentials.wasted} expired unused of ${resolved} resolved)`,
+    `  pre-provisioned   ${s.credentials.preProvisioned} credentials; waste ${resolved ? pct(s.credentials.wasted / resolved) : '-'} (${s.credentials.wasted} expired unused of ${resolved} resolved)${open ? `; ${open} still valid and unused at the end` : ''}`,
     `  features          ${s.features.access} access, ${s.features.network} network windows; ${s.features.late} telemetry records late`,
     `  not pre-provisioned ${Object.entries(s.credentials.skipped).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(', ') || '-'} (scores skipped, by reason)`,
-    `  risk events       ${s.risk.access} access scores (${s.risk.live} of live windows, ${s.risk.high} of them at or above ${s.risk.threshold}), ${s.risk.workload} workload forecasts; a window's score arrives ${Number.isFinite(s.risk.delayP50) ? `${Math.round(s.risk.delayP50 / 60_000)} simulated min` : '-'} after it ends (p50)`,
+    `  risk events       ${s.risk.access} access scores (${s.risk.live} of live windows, ${s.risk.high} of them ${atOrAbove(s)}), ${s.risk.workload} workload forecasts; a window's score arrives ${Number.isFinite(s.risk.delayP50) ? `${Math.round(s.risk.delayP50 / 60_000)} simulated min` : '-'} after it ends (p50)`,
     `  HSM allocations   ${s.hsm.allocate ?? 0} made ahead of the predicted peak (lead time before it); forecasts by plan: ${Object.entries(s.hsm).map(([k, n]) => `${k} ${n}`).join(', ') || '-'}`,
     !s.hsm.allocate && s.hsm.hold ? '                    (hold: the capacity is already in place; allocations persist in the event store across runs, see npx foresight hsm pool)' : null,
     `  alerts            ${s.alerts.count}${s.alerts.last ? ` (last: ${s.alerts.last})` : ''}`,
