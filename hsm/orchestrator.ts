@@ -164,12 +164,13 @@ export class HsmOrchestrator {
         for (const p of s.partitions) await this.d.partitions.freeze(p.label);
         return (await run({ kind: 'Quarantine', clientNetworkId: id, ruleId: d.ruleId, reason: d.reason, at }, `${step}:apply`)).state;
       case 'lift-quarantine':
-        ({ state: s } = await run({ kind: 'LiftQuarantine', clientNetworkId: id, ruleId: d.ruleId, at }, `${step}:apply`));
+        // Thawed before the lift is recorded (as quarantine freezes first): recorded first, an HSM
+        // failure in between left the keys frozen and the retry skipped a lift already on record.
         for (const p of s.partitions.filter((x) => x.configured)) {
           const current = Object.values(p.keys).flatMap((f) => (f ? [f.current] : []));
           await this.d.partitions.thaw(p.label, current, s.profile ?? profileFor(c.securityRisk, null));
         }
-        return s;
+        return (await run({ kind: 'LiftQuarantine', clientNetworkId: id, ruleId: d.ruleId, at }, `${step}:apply`)).state;
       case 'alert':
         await this.d.publishAlert(
           policyAlert({ eventId: c.alertId, now: c.now, clientNetworkId: id, ruleId: d.ruleId, reason: d.reason, securityRisk: c.securityRisk, riskLevel: c.riskLevel }),

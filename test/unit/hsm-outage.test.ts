@@ -321,3 +321,30 @@ describe('a rotation cut short by an HSM outage', () => {
     expect(rotated).toEqual([2, 2]);
   });
 });
+
+describe('a quarantine lift cut short by an HSM outage', () => {
+  test('given the HSM down while the keys are thawed, when the lift is retried, then the keys are thawed and the lift and its policy action are recorded once', async () => {
+    const store = new MemoryEventStore();
+    let down = false;
+    const thawed: string[] = [];
+    const ops: PartitionOps = {
+      ...scriptedOps(() => 'ok'),
+      thaw: async (label) => {
+        if (down) throw unavailable;
+        thawed.push(label);
+      },
+    };
+    const orch = new HsmOrchestrator({ config: testPool(), rules: [], store, partitions: ops, publishAlert: async () => undefined });
+    await orch.handle(rec('wl-1', 0.1));
+    await orch.adminAction('net-a', 'quarantine', 'ops', 'suspected exfiltration', T0 + 60_000, 'cmd-q');
+    down = true;
+    await expect(orch.adminAction('net-a', 'lift-quarantine', 'ops', 'cleared', T0 + 120_000, 'cmd-l')).rejects.toBe(unavailable);
+    down = false;
+    await orch.adminAction('net-a', 'lift-quarantine', 'ops', 'cleared', T0 + 120_000, 'cmd-l');
+    expect(thawed.length).toBeGreaterThan(0);
+    const types: string[] = [];
+    for await (const e of store.readStream(allocationStream('net-a'))) types.push(e.type);
+    expect(types.filter((t) => t === 'QuarantineLifted')).toHaveLength(1);
+    expect(types.slice(-2)).toEqual(['QuarantineLifted', 'PolicyActionTaken']);
+  });
+});
