@@ -127,6 +127,9 @@ export async function runDemo(cfg: Config, o: DemoRunOptions): Promise<DemoResul
   const lastRequest: RequestResult | undefined = undefined;
   const snapshot = (): DemoSnapshot => snapshotOf(plan, o, clock, t0Live, published, metrics.render(), observer.observed, driver.results, lastRequest);
   let t0Live = Date.now();
+  // The vault is shared by every run: the first sweeps expire what earlier runs left unused and
+  // count it as waste here. Counted from the live start, waste is this run's own.
+  let wastedBefore = 0;
   try {
     say(`5/5 warm-up: ${scenario.warmup.length} records of history (${o.warmupDays} simulated day${o.warmupDays === 1 ? '' : 's'}) as fast as Kafka takes them…`);
     await producer.connect();
@@ -138,6 +141,7 @@ export async function runDemo(cfg: Config, o: DemoRunOptions): Promise<DemoResul
     say(`    live: ${new Date(plan.liveStart).toISOString().slice(0, 16)}..${new Date(plan.liveEnd).toISOString().slice(11, 16)} UTC simulated at ×${Math.round(plan.speedup)}: ${scenario.live.length} records, ${scenario.requests.length} access requests from ${users.size} users${o.follow ? '' : ` (about ${o.minutes} min; --follow keeps going)`}; Ctrl-C stops`);
     say('');
     const view = liveView(out);
+    wastedBefore = sumMetric(metrics.render(), 'foresight_credentials_wasted_total');
     t0Live = Date.now();
     clock.start();
     const timer = setInterval(() => view.draw(renderView(snapshot())), 500);
@@ -198,7 +202,7 @@ export async function runDemo(cfg: Config, o: DemoRunOptions): Promise<DemoResul
         // counter pairs a delivery with a pre-provisioning seen by the same CredentialMetrics,
         // and the api and provisioner roles each have their own, so here it stays at 0.
         used: Math.max(sumMetric(text, 'foresight_credentials_preprovisioned_used_total'), requests.usedAhead),
-        wasted: sumMetric(text, 'foresight_credentials_wasted_total'),
+        wasted: sumMetric(text, 'foresight_credentials_wasted_total') - wastedBefore,
         skipped: byLabel(text, 'foresight_preprovisioning_skipped_total', 'reason'),
       },
       requests,
