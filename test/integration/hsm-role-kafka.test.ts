@@ -1,18 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { ManualClock } from '../../core/clock';
-import { loadConfig, type Config } from '../../core/config';
+import type { Config } from '../../core/config';
 import { createLogger } from '../../core/log';
 import { MetricsRegistry } from '../../core/metrics';
 import type { RoleContext } from '../../core/role';
 import { EsdbEventStore } from '../../eventstore/client';
-import { openPkcs11Module } from '../../hsm/pkcs11';
 import type { HsmModule } from '../../hsm/ports';
 import { startHsmRole } from '../../hsm/role';
 import type { WorkloadRisk } from '../../schemas/types';
 import { createProducer, physicalTopic, readTopic, type Producer } from '../../streams';
-import { tempSoftHsm, type TempSoftHsm } from '../support/softhsm-temp';
+import { privateHsmPool } from '../support/hsm-pool-fixture';
+import type { TempSoftHsm } from '../support/softhsm-temp';
 
 // `run --role hsm` on the real stack: risk.workload records through Kafka (Avro), partitions as
 // SoftHSM2 tokens, events in EventStoreDB, the pool-exhausted alert back on alerts.admin.
@@ -62,20 +60,8 @@ const workload = (net: string, n: number, peak: number, over: Partial<WorkloadRi
 });
 
 beforeAll(async () => {
-  hsm = tempSoftHsm('fs-hsm-role-');
-  mod = openPkcs11Module(hsm.modulePath);
-  cfg = { ...loadConfig(), home: hsm.dir };
-  const poolFile = path.join(hsm.dir, 'pool.yaml');
-  fs.writeFileSync(path.join(hsm.dir, 'policy.yaml'), 'rules: [{ id: exfil, when: { threatIndicators: { includesAny: [key-exfiltration] } }, then: [quarantine, alert] }]\n');
-  fs.writeFileSync(
-    poolFile,
-    `policyFile: policy.yaml
-poolId: r${run}
-tiers: [{ name: silver, partitionOpsPerSecond: 500 }]
-hsms: [{ id: r${run}, tier: silver, partitionCapacity: 2, createPartitions: true }]
-planner: { reserveFraction: 0 }
-`,
-  );
+  let poolFile: string;
+  ({ hsm, mod, cfg, poolFile } = privateHsmPool('fs-hsm-role-', { id: `r${run}`, rules: '[{ id: exfil, when: { threatIndicators: { includesAny: [key-exfiltration] } }, then: [quarantine, alert] }]' }));
   // No topics made here: the role, started first on a fresh namespace, makes what it reads and
   // writes (regression: it failed to start with "does not host this topic-partition").
   const ctx: RoleContext = { config: cfg, log: createLogger({}, { write: () => {} }), metrics, clock, groupPrefix: `${ns}-` };

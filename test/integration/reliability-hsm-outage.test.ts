@@ -2,20 +2,20 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ManualClock } from '../../core/clock';
-import { loadConfig, type Config } from '../../core/config';
+import type { Config } from '../../core/config';
 import { createLogger } from '../../core/log';
 import { MetricsRegistry } from '../../core/metrics';
 import type { RoleContext } from '../../core/role';
 import { EsdbEventStore } from '../../eventstore/client';
 import { allocationStream } from '../../hsm/events';
-import { openPkcs11Module } from '../../hsm/pkcs11';
 import { partitionPinFile, type PoolConfig } from '../../hsm/pool-config';
 import type { HsmModule, KeyHandle } from '../../hsm/ports';
 import { loadPool, startHsmRole } from '../../hsm/role';
 import type { AdminAlert, WorkloadRisk } from '../../schemas/types';
 import { createProducer, physicalTopic, readTopic, type Producer } from '../../streams';
 import { testNamespaces } from '../support/namespaces';
-import { tempSoftHsm, type TempSoftHsm } from '../support/softhsm-temp';
+import { privateHsmPool } from '../support/hsm-pool-fixture';
+import type { TempSoftHsm } from '../support/softhsm-temp';
 
 // Issue 10: the HSM goes away under `run --role hsm` (real Kafka, registry, event store and a
 // private SoftHSM2 whose token directory the test renames away and back). Two client networks get
@@ -102,21 +102,9 @@ async function tokenKeys(net: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  hsm = tempSoftHsm('fs-hsm-outage-');
-  mod = openPkcs11Module(hsm.modulePath);
-  cfg = { ...loadConfig(), home: hsm.dir };
-  const poolFile = path.join(hsm.dir, 'pool.yaml');
   // Critical risk rotates every root key now: a record that must touch the token.
-  fs.writeFileSync(path.join(hsm.dir, 'policy.yaml'), 'rules: [{ id: hot, when: { securityRisk: { gte: 0.85 } }, then: [rotate-now] }]\n');
-  fs.writeFileSync(
-    poolFile,
-    `policyFile: policy.yaml
-poolId: o${run}
-tiers: [{ name: silver, partitionOpsPerSecond: 500 }]
-hsms: [{ id: o${run}, tier: silver, partitionCapacity: 2, createPartitions: true }]
-planner: { reserveFraction: 0 }
-`,
-  );
+  let poolFile: string;
+  ({ hsm, mod, cfg, poolFile } = privateHsmPool('fs-hsm-outage-', { id: `o${run}`, rules: '[{ id: hot, when: { securityRisk: { gte: 0.85 } }, then: [rotate-now] }]' }));
   pool = loadPool(cfg, poolFile).pool;
   const log = createLogger({}, { write: (l) => void logs.push(l) });
   const ctx: RoleContext = { config: cfg, log, metrics, clock, groupPrefix: `${ns}-` };
