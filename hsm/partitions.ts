@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError } from '../core/errors';
+import { ConfigError, UnavailableError } from '../core/errors';
 import { TokenNotFoundError } from './errors';
 import type { KeyFamily, KeyVersionRef, RiskProfile } from './events';
 import { partitionPinFile, type PoolConfig } from './pool-config';
@@ -24,7 +24,13 @@ function hsmFor(config: PoolConfig, label: string) {
   return hsm;
 }
 
-/** Makes sure the partition's token exists (creating it where the pool allows), returns nothing secret. */
+/**
+ * Makes sure the partition's token exists (creating it where the pool allows), returns nothing
+ * secret. PINs are written as `.pending` files, the token initialised, then the files renamed:
+ * a final PIN file therefore means the token was made, and a token the module does not list
+ * while its PIN file exists is an HSM that is not answering, never a token to make again (that
+ * overwrote the PINs of a token that was only out of sight).
+ */
 export async function ensurePartitionToken(module: HsmModule, config: PoolConfig, label: string): Promise<'existing' | 'created'> {
   const hsm = hsmFor(config, label);
   const has = async () => (await module.listTokens()).some((t) => t.initialized && t.label === label);
@@ -32,18 +38,29 @@ export async function ensurePartitionToken(module: HsmModule, config: PoolConfig
   // re-initialisation before creating, or there would be two tokens with one label.
   const present = (await has()) || (await module.reinitialize(), await has());
   const pinFile = partitionPinFile(config, label);
+  const soPinFile = partitionPinFile(config, label, true);
+  const pending = (f: string) => `${f}.pending`;
+  const settle = () => {
+    for (const f of [soPinFile, pinFile]) if (fs.existsSync(pending(f))) fs.renameSync(pending(f), f);
+  };
   if (present) {
+    // Made, but stopped before its PIN files were renamed into place.
+    if (!fs.existsSync(pinFile)) settle();
     if (!fs.existsSync(pinFile)) throw new ConfigError(`partition token ${label} exists but its PIN file ${pinFile} is missing; restore it or re-create the partition`);
     return 'existing';
+  }
+  if (fs.existsSync(pinFile)) {
+    throw new UnavailableError('hsm', `partition token ${label} was created (its PIN file ${pinFile} exists) but module ${hsm.module} does not list it; the HSM or its token store is not answering`);
   }
   if (!hsm.createPartitions) throw new TokenNotFoundError(label, hsm.module);
   fs.mkdirSync(path.dirname(pinFile), { recursive: true, mode: 0o700 });
   const soPin = randomBytes(18).toString('base64url');
   const userPin = randomBytes(18).toString('base64url');
   // PIN files first: a token without its PIN file would be unusable.
-  writeSecretFile(partitionPinFile(config, label, true), soPin);
-  writeSecretFile(pinFile, userPin);
+  writeSecretFile(pending(soPinFile), soPin);
+  writeSecretFile(pending(pinFile), userPin);
   await module.initToken(label, soPin, userPin);
+  settle();
   return 'created';
 }
 

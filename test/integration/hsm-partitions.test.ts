@@ -33,7 +33,7 @@ beforeAll(async () => {
   hsm = tempSoftHsm('fs-hsm-part-');
   config = parsePoolConfig(
     `tiers: [{ name: silver, partitionOpsPerSecond: 500 }]
-hsms: [{ id: iso-1, tier: silver, partitionCapacity: 3, createPartitions: true }]`,
+hsms: [{ id: iso-1, tier: silver, partitionCapacity: 4, createPartitions: true }]`,
     'pool.yaml',
     { module: hsm.modulePath, home: hsm.dir },
   );
@@ -158,4 +158,37 @@ test('a partition token another process created is found (after a re-initialisat
 test('release wipes the partition so the next client inherits nothing', async () => {
   expect(await wipePartition(b)).toBe(3);
   expect(await b.findKeys({})).toEqual([]);
+});
+
+test('a creation cut short after its PIN files were written: the next ensure makes the token with fresh PINs and settles the files', async () => {
+  const label = 'iso-1-p04';
+  writeSecretFile(`${partitionPinFile(config, label)}.pending`, 'stale-user-pin');
+  writeSecretFile(`${partitionPinFile(config, label, true)}.pending`, 'stale-so-pin');
+  expect(await ensurePartitionToken(mod, config, label)).toBe('created');
+  expect(readSecret({ file: partitionPinFile(config, label) })).not.toBe('stale-user-pin');
+  expect(fs.existsSync(`${partitionPinFile(config, label)}.pending`)).toBe(false);
+  const s = await openPartition(mod, config, label);
+  await s.close();
+});
+
+test('a created partition token out of sight (its token store gone) is an outage, not a token to make again; back, it is found with its PINs', async () => {
+  const label = 'iso-1-p04';
+  const pin = readSecret({ file: partitionPinFile(config, label) });
+  const tokens = path.join(hsm.dir, 'tokens');
+  fs.renameSync(tokens, `${tokens}.away`);
+  fs.mkdirSync(tokens, { mode: 0o700 });
+  try {
+    await mod.reinitialize();
+    const err = await ensurePartitionToken(mod, config, label).catch((e: unknown) => e);
+    expect(err).toMatchObject({ retriable: true });
+    expect(readSecret({ file: partitionPinFile(config, label) })).toBe(pin);
+  } finally {
+    fs.rmSync(tokens, { recursive: true });
+    fs.renameSync(`${tokens}.away`, tokens);
+  }
+  await mod.reinitialize();
+  expect(await ensurePartitionToken(mod, config, label)).toBe('existing');
+  expect((await mod.listTokens()).filter((t) => t.label === label)).toHaveLength(1);
+  const s = await openPartition(mod, config, label);
+  await s.close();
 });
