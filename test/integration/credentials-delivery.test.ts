@@ -12,16 +12,17 @@ import { MetricsRegistry } from '../../core/metrics';
 import type { RoleContext } from '../../core/role';
 import { DeliveryClient } from '../../credentials/client';
 import { meetsPolicy } from '../../credentials/password';
-import type { Notifier } from '../../credentials/ports';
 import { Provisioner } from '../../credentials/provisioner';
-import { startApiRole } from '../../credentials/role';
+import { kafkaNotifier, startApiRole } from '../../credentials/role';
 import { open } from '../../credentials/sealed';
 import { signToken, TOKEN_AUDIENCE } from '../../credentials/tokens';
 import { userKeyLabel } from '../../credentials/user-keys';
 import { openPkcs11Module } from '../../hsm/pkcs11';
 import type { HsmModule } from '../../hsm/ports';
-import type { AccessRisk, AdminAlert, UserNotification } from '../../schemas';
+import type { AccessRisk } from '../../schemas';
+import { createProducer, ensureStreams, type Producer } from '../../streams';
 import { ensureTls, issueClientCert } from '../../stack/certs';
+import { readRecords } from '../support/kafka-read';
 import { tempSoftHsm, type TempSoftHsm } from '../support/softhsm-temp';
 
 // The delivery path on the real components: EventStoreDB-compatible server of the local stack,
@@ -65,8 +66,8 @@ let provisioner: Provisioner;
 const clock = new ManualClock(T0);
 const tokenIssuer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const logs: string[] = [];
-const notes: UserNotification[] = [];
-const alerts: AdminAlert[] = [];
+const ns = `it-cred-${run}`;
+let producer: Producer;
 
 const risk = (userId: string, vmId: string, at: number, score = 0.95): AccessRisk => ({
   eventId: `risk:${userId}:${vmId}:${at}`,
@@ -118,12 +119,16 @@ beforeAll(async () => {
   alice = client(`user.${U1}`);
   bob = client(`user.${U2}`);
   admin = client('admin');
-  const notifier: Notifier = { alert: async (a) => void alerts.push(a), notify: async (n) => void notes.push(n) };
+  // Notifications go where users read them: Kafka.
+  await ensureStreams(cfg, { namespace: ns, topics: ['alerts.admin', 'notifications.user'] });
+  producer = createProducer({ kafka: cfg.kafka, registryUrl: cfg.schemaRegistry.url, namespace: ns });
+  await producer.connect();
   const rt = api.runtime;
-  provisioner = new Provisioner({ store: rt.store, minter: rt.minter, vault: rt.vault, notifier, config: rt.config, metrics: rt.metrics, log: ctx.log });
+  provisioner = new Provisioner({ store: rt.store, minter: rt.minter, vault: rt.vault, notifier: kafkaNotifier(producer), config: rt.config, metrics: rt.metrics, log: ctx.log });
 });
 
 afterAll(async () => {
+  await producer?.disconnect();
   for (const c of [alice, bob, admin]) c?.close();
   await api?.stop();
   await mod?.close();
@@ -301,6 +306,7 @@ describe('credential delivery on the real event store and SoftHSM2', () => {
     expect(swept.wasted).toBeGreaterThanOrEqual(1);
     expect(await streamTypes(`credential-${U2}_vm-y`)).toEqual(['CredentialPreProvisioned', 'CredentialExpired', 'CredentialRevoked']);
     expect(api.runtime.metrics.snapshot().wasted).toBeGreaterThan(before);
+    const notes = await readRecords(cfg, 'notifications.user', ns);
     expect(notes.some((n) => n.kind === 'CREDENTIAL_READY' && n.userId === U2)).toBe(true);
   });
 });

@@ -12,13 +12,15 @@ import { CredentialMetrics } from '../../credentials/metrics';
 import { CredentialMinter } from '../../credentials/minter';
 import { DEFAULT_CREDENTIALS_CONFIG, type CredentialsConfig } from '../../credentials/policy';
 import { Provisioner } from '../../credentials/provisioner';
+import { kafkaNotifier } from '../../credentials/role';
 import { HsmKeyCustodian } from '../../credentials/user-keys';
 import { FileVault } from '../../credentials/vault';
 import { EsdbEventStore } from '../../eventstore/client';
 import { openPkcs11Module } from '../../hsm/pkcs11';
 import type { HsmModule, HsmSession } from '../../hsm/ports';
-import type { AdminAlert, UserNotification } from '../../schemas';
+import { createProducer, ensureStreams } from '../../streams';
 import { ensureTls, issueClientCert } from '../../stack/certs';
+import { readRecords } from '../support/kafka-read';
 import { tempSoftHsm, type TempSoftHsm } from '../support/softhsm-temp';
 
 // The event store is down (a real client against a port nothing listens on): pre-provisioning
@@ -67,14 +69,17 @@ afterAll(async () => {
 test('event store down: failures alert once, requests get 503 + Retry-After, and on-demand works once it answers', async () => {
   const vault = FileVault.open(path.join(home, 'vault'));
   const metrics = new CredentialMetrics();
-  const alerts: AdminAlert[] = [];
-  const notes: UserNotification[] = [];
   const down = service(dead, vault, metrics);
+  // Alerts and notifications go where operators and users read them: Kafka, not an array.
+  const ns = `it-cred-out-${run}`;
+  await ensureStreams(cfg, { namespace: ns, topics: ['alerts.admin', 'notifications.user'] });
+  const producer = createProducer({ kafka: cfg.kafka, registryUrl: cfg.schemaRegistry.url, namespace: ns });
+  await producer.connect();
   const provisioner = new Provisioner({
     store: dead,
     minter: down.minter,
     vault,
-    notifier: { alert: async (a) => void alerts.push(a), notify: async (n) => void notes.push(n) },
+    notifier: kafkaNotifier(producer),
     config,
     metrics,
   });
@@ -86,6 +91,9 @@ test('event store down: failures alert once, requests get 503 + Retry-After, and
     );
     expect(outcome).toEqual({ kind: 'done' });
   }
+  await producer.disconnect();
+  const alerts = await readRecords(cfg, 'alerts.admin', ns);
+  const notes = await readRecords(cfg, 'notifications.user', ns);
   expect(alerts).toHaveLength(1);
   expect(alerts[0]).toMatchObject({ kind: 'PRE_PROVISIONING_FAILURES', subject: `${USER}_vm-1`, details: { failuresInWindow: '3' } });
   expect(alerts[0].message).toMatch(/UNAVAILABLE: event store/);
