@@ -7,7 +7,8 @@ import { EsdbEventStore } from '../eventstore/client';
 import type { EventStorePort } from '../eventstore/port';
 import type { AdminAlert, WorkloadRisk } from '../schemas/types';
 import { useLocalSoftHsm } from '../stack/softhsm';
-import { createProducer, done, ensureStreams, retry, runConsumer } from '../streams';
+import { createProducer, done, ensureStreams, physicalTopic, retry, runConsumer } from '../streams';
+import { lastCommittedForecasts } from './resume';
 import { LeadTimeScheduler } from './lead-time';
 import { hsmOpsMetrics, instrumentModule, poolTierOf } from './instrumented';
 import { HsmOrchestrator } from './orchestrator';
@@ -110,6 +111,15 @@ export async function startHsmRole(ctx: RoleContext, o: HsmRoleOptions = {}): Pr
     handled.inc({ plan: out.plan.kind });
     scheduler.offer(r, out.plan);
   };
+  const groupId = `${ctx.groupPrefix}foresight-hsm`;
+  for (const r of await lastCommittedForecasts({ kafka, registryUrl, groupId, topic: physicalTopic('risk.workload', o.namespace), log })) {
+    try {
+      await handle(r);
+    } catch (err) {
+      log.warn('a waiting forecast was not resumed; the network\'s next forecast plans again', { clientNetworkId: r.clientNetworkId, error: err });
+    }
+  }
+  if (scheduler.size) log.info('resumed forecasts waiting for their lead time', { waiting: scheduler.size });
   const timer = setInterval(() => {
     for (const r of scheduler.due(ctx.clock.now())) {
       handle(r).catch((err) => log.error('allocation at the start of the lead time failed', { clientNetworkId: r.clientNetworkId, error: err }));
@@ -120,7 +130,7 @@ export async function startHsmRole(ctx: RoleContext, o: HsmRoleOptions = {}): Pr
   const consumer = await runConsumer({
     kafka,
     registryUrl,
-    groupId: `${ctx.groupPrefix}foresight-hsm`,
+    groupId,
     topics: ['risk.workload'],
     namespace: o.namespace,
     fromBeginning: o.fromBeginning,
