@@ -159,7 +159,11 @@ function decide(cmd: CredentialCommand, s: CredentialState): CredentialEvent[] {
         type: 'CredentialDelivered',
         data: { credentialId, requestId: cmd.requestId, source, origin, deliveredAt: iso(cmd.at) },
       });
-      if (path === 'pre-provisioned') return [delivered(s.current!.credentialId, path, s.current!.origin)];
+      if (path === 'pre-provisioned') {
+        const c = s.current!;
+        const e = delivered(c.credentialId, path, c.origin);
+        return [c.origin === 'pre-provisioned' && !c.delivered ? { ...e, data: { ...e.data, firstUse: true } } as CredentialEvent : e];
+      }
       if (!cmd.material) throw new MaterialRequiredError(path);
       const times = { issuedAt: iso(cmd.at), expiresAt: iso(cmd.at + cmd.validityMs) };
       const who = { userId: cmd.userId, vmId: cmd.vmId, requestId: cmd.requestId };

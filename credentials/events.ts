@@ -55,6 +55,11 @@ export type CredentialDelivered = Event<
      * Absent in events written before it was recorded (then source alone decides).
      */
     origin?: CredentialOrigin;
+    /**
+     * The first delivery of a credential made ahead of time: it was used, not wasted. Recorded so
+     * a process that never saw it pre-provisioned (the API role) counts the use. Absent before.
+     */
+    firstUse?: boolean;
     deliveredAt: string;
   }
 >;

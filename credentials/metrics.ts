@@ -75,7 +75,9 @@ export class CredentialMetrics {
       case 'CredentialDelivered':
         this.requests.inc({ source: e.data.source });
         if (e.data.source === 'pre-provisioned' && (e.data.origin ?? 'pre-provisioned') === 'pre-provisioned') this.hits.inc();
-        if (this.pendingPre.delete(e.data.credentialId)) this.used.inc();
+        // firstUse is on the event, so the API role counts a use of what another role made;
+        // events written before it are matched against what this process saw pre-provisioned.
+        if (this.pendingPre.delete(e.data.credentialId) || e.data.firstUse) this.used.inc();
         break;
       case 'CredentialExpired':
         this.expired.inc();

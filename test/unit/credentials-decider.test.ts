@@ -9,6 +9,8 @@ import {
 } from '../../credentials/credential-decider';
 import type { CredentialEvent } from '../../credentials/events';
 import { userKeyDecider } from '../../credentials/userkey-decider';
+import { CredentialMetrics } from '../../credentials/metrics';
+import { MetricsRegistry } from '../../core/metrics';
 
 const T0 = Date.parse('2026-01-01T08:00:00Z');
 const MIN = 60_000;
@@ -67,6 +69,15 @@ describe('credential decider', () => {
     ]);
   });
 
+  test('given a pre-provisioned credential, when it is requested twice, then only the first delivery is its first use', () => {
+    const h = preProvisioned(T0);
+    const first = given(...h).when(request(T0 + MIN));
+    expect(first).toEqual([{ type: 'CredentialDelivered', data: expect.objectContaining({ source: 'pre-provisioned', origin: 'pre-provisioned', firstUse: true }) }]);
+    const second = given(...h, ...first).when(request(T0 + 2 * MIN));
+    expect(second).toHaveLength(1);
+    expect(second[0].data).not.toHaveProperty('firstUse');
+  });
+
   test('given no credential, when risk is below the threshold, then nothing happens', () => {
     expect(given().when(preProvision(T0, 1, { riskScore: 0.59 }))).toEqual([]);
     expect(preProvisionVerdict(given().state, { at: T0, riskScore: 0.59, policy, outstanding: { user: 0, total: 0 } })).toBe('below-threshold');
@@ -97,7 +108,7 @@ describe('credential decider', () => {
     expect(g.when(request(T0 + 10 * MIN))).toEqual([
       {
         type: 'CredentialDelivered',
-        data: { credentialId: 'c1', requestId: `r${T0 + 10 * MIN}`, source: 'pre-provisioned', origin: 'pre-provisioned', deliveredAt: '2026-01-01T08:10:00.000Z' },
+        data: { credentialId: 'c1', requestId: `r${T0 + 10 * MIN}`, source: 'pre-provisioned', origin: 'pre-provisioned', firstUse: true, deliveredAt: '2026-01-01T08:10:00.000Z' },
       },
     ]);
   });
@@ -201,5 +212,17 @@ describe('user key decider', () => {
     expect(s.active).toBeUndefined();
     expect(userKeyDecider.decide({ kind: 'RecordKeyPair', at: T0 + 2, key }, s)).toEqual([]);
     expect(userKeyDecider.decide({ kind: 'RecordKeyPair', at: T0 + 2, key: { ...key, fingerprint: 'fp2' } }, s)).toHaveLength(1);
+  });
+});
+
+describe('credential metrics across roles', () => {
+  test('given the provisioner and the API as separate metric observers on one registry, when a pre-provisioned credential is delivered, then it counts as used and the waste rate is 0 (regression: the API never saw it pre-provisioned, so waste read ~100%)', () => {
+    const registry = new MetricsRegistry();
+    const provisioner = new CredentialMetrics(registry);
+    const api = new CredentialMetrics(registry);
+    const h = preProvisioned(T0);
+    for (const e of h) provisioner.observe(e);
+    for (const e of given(...h).when(request(T0 + MIN))) api.observe(e);
+    expect(api.snapshot()).toMatchObject({ preProvisioned: 1, preProvisionedDelivered: 1, wasteRate: 0, hits: 1 });
   });
 });
