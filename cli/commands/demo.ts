@@ -25,7 +25,7 @@ roles cleanly (in-flight work finishes and commits); the stack keeps running
   --users N --vms N --networks N   size of the simulated organisation (default 25, 15, 3)
   --seed S        simulation seed (default 1)
   --warmup-days D simulated days of history published first, as fast as possible (default 1)
-  --threshold P   the demo's pre-provisioning threshold on the risk score (default 0.3;
+  --threshold P   the demo's pre-provisioning threshold on the PT8H score (default 0.3;
                   FORESIGHT_CREDENTIALS_POLICY, when set, wins)
   --api-port N    the delivery API's port (default FORESIGHT_API_PORT, else 8443; 0: any free)
   --follow        keep replaying (six simulated days) and keep running until Ctrl-C
