@@ -57,8 +57,7 @@ async function main(): Promise<void> {
     case 'hsm':
       mod = openPkcs11Module(config.hsm.module);
       // Lead-time waits fire on a wall-clock tick, interleaving with the consumer differently in
-      // every run: never firing them keeps two runs comparable (the waits are in memory; a
-      // restart loses them until the network's next forecast, a known limit in README).
+      // every run: never firing them keeps two runs comparable.
       role = await startHsmRole(ctx, { poolFile: a.pool, namespace, hsmModule: mod, fromBeginning: true, tickMs: 3_600_000 });
       break;
     default:
