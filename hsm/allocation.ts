@@ -90,6 +90,8 @@ export interface AllocationState {
   quarantined: { ruleId: string; since: string } | null;
   /** Last time each policy rule acted (cooldowns). */
   ruleFiredAt: Record<string, string>;
+  /** The latest forecast time a forecast-driven decision carries: older forecasts were handled. */
+  forecastAt: string | null;
 }
 
 export const initialAllocationState: AllocationState = {
@@ -100,6 +102,7 @@ export const initialAllocationState: AllocationState = {
   profile: null,
   quarantined: null,
   ruleFiredAt: {},
+  forecastAt: null,
 };
 
 export function capacityOf(s: AllocationState): number {
@@ -194,7 +197,11 @@ function withPartition(s: AllocationState, label: string, f: (p: PartitionState)
   return { ...s, partitions: s.partitions.map((p) => (p.label === label ? f(p) : p)) };
 }
 
-function evolve(s: AllocationState, e: AllocationEvent): AllocationState {
+const FORECAST_DRIVEN = new Set<AllocationEvent['type']>(['PartitionsAllocated', 'PartitionsReleased', 'AllocationFailed', 'PartitionConfigured', 'RiskProfileApplied']);
+
+function evolve(state: AllocationState, e: AllocationEvent): AllocationState {
+  const at = (e.data as { at?: string }).at;
+  const s = FORECAST_DRIVEN.has(e.type) && at && (state.forecastAt === null || at > state.forecastAt) ? { ...state, forecastAt: at } : state;
   switch (e.type) {
     case 'PartitionsAllocated':
       return {

@@ -101,6 +101,9 @@ export class HsmOrchestrator {
       return out;
     };
     let state = await this.allocation(id);
+    // Older than a decision already taken: handled before (redelivered after a crash, or resumed);
+    // planned again against the newer state it undid later decisions (allocations, profiles).
+    if (state.forecastAt !== null && at < state.forecastAt) return { plan: { kind: 'hold', reason: `forecast older than ${state.forecastAt}: handled already` }, events: [] };
 
     // 1. Risk-adaptive profile, applied to the keys before the peak arrives.
     const profile = profileFor(r.securityRisk, state.profile);

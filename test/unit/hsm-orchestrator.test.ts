@@ -203,6 +203,22 @@ describe('HSM orchestrator', () => {
     expect(await orch.poolAssignments()).toEqual({});
   });
 
+  test('given a forecast redelivered after later decisions (a crash before its offset was committed), then it changes nothing (regression: planned again against the newer state it re-allocated what had been released)', async () => {
+    const { store, ops, orch } = setup();
+    await orch.handle(record());
+    const middle = record({ timestamp: T0 + 60 * MIN, predictedPeakTime: T0 + 80 * MIN });
+    expect((await orch.handle(middle)).plan.kind).toBe('hold');
+    const later = T0 + 180 * MIN;
+    await orch.handle(record({ timestamp: later, predictedPeakOpsPerSec: 0, measuredOpsPerSec: 0, predictedPeakTime: later }));
+    const before = await types(store, 'allocation-net-a');
+    ops.calls = [];
+    const again = await orch.handle(middle);
+    expect(again).toMatchObject({ plan: { kind: 'hold' }, events: [] });
+    expect(ops.calls).toEqual([]);
+    expect(await types(store, 'allocation-net-a')).toEqual(before);
+    expect(await orch.poolAssignments()).toEqual({});
+  });
+
   test('two client networks never get the same partition', async () => {
     const { orch } = setup();
     await orch.handle(record({ clientNetworkId: 'net-a' }));
