@@ -371,7 +371,11 @@ export class HsmOrchestrator {
 
   private async claim(r: WorkloadRisk, parts: PartitionRef[], at: string): Promise<void> {
     for (const part of parts) {
-      await this.execHsm({ kind: 'AssignPartition', hsmId: part.hsmId, label: part.label, clientNetworkId: r.clientNetworkId, at }, `${r.eventId}:assign:${part.label}`);
+      // A claim this record made, freed since as an orphan (a crash before its allocation), is
+      // skipped as a repeat of its command: claim again under a new id until it is really ours.
+      for (let n = 0; (await this.poolAssignments())[part.label] !== r.clientNetworkId; n++) {
+        await this.execHsm({ kind: 'AssignPartition', hsmId: part.hsmId, label: part.label, clientNetworkId: r.clientNetworkId, at }, `${r.eventId}:assign:${part.label}${n ? `:${n}` : ''}`);
+      }
       await this.d.partitions.ensure(part.label);
     }
   }

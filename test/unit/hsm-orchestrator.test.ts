@@ -249,6 +249,26 @@ describe('HSM orchestrator: crash between claim and allocation', () => {
     expect(await orch.poolAssignments()).toEqual({ 'silver-1-p01': 'net-a' });
   });
 
+  test('given a record whose claim was freed as an orphan after a crash, when it is redelivered, then it claims the partition again before allocating it (regression: the repeat claim was skipped, leaving a partition allocated but free in the pool)', async () => {
+    const { store, ops, orch } = setup();
+    const f = record();
+    let crash = true;
+    const ensure = ops.ensure.bind(ops);
+    ops.ensure = async (label: string) => {
+      await ensure(label);
+      if (crash) throw new Error('killed');
+    };
+    await expect(orch.handle(f)).rejects.toThrow('killed');
+    crash = false;
+    expect(await orch.poolAssignments()).toEqual({ 'silver-1-p01': 'net-a' });
+    await orch.handle(record({ predictedPeakOpsPerSec: 0, measuredOpsPerSec: 0 }));
+    expect(await orch.poolAssignments()).toEqual({});
+    const again = await orch.handle(f);
+    expect(again.plan).toMatchObject({ kind: 'allocate', partitions: [expect.objectContaining({ label: 'silver-1-p01' })] });
+    expect(await orch.poolAssignments()).toEqual({ 'silver-1-p01': 'net-a' });
+    expect(await types(store, 'hsm-silver-1')).toEqual(['PartitionAssigned', 'PartitionFreed', 'PartitionAssigned']);
+  });
+
   test('given a claimed-but-unallocated partition and no demand, then it is wiped and freed', async () => {
     const { store, ops, orch } = setup();
     await claimOnly(store, 'silver-1-p02');
