@@ -13,6 +13,7 @@ import { newCounters, type Counters, type Outcome } from './outcome';
 import { createProducer, type Producer } from './producer';
 import { isRejected, toRecord, type AnyRecord } from './record';
 import { createSerde, type Serde } from './serde';
+import { connectAndSubscribe } from './subscribe';
 
 export type { AnyRecord, ConsumedRecord } from './record';
 
@@ -186,8 +187,7 @@ export async function runConsumer<T extends Topic>(opts: ConsumerOptions<T>): Pr
   };
 
   try {
-    await consumer.connect();
-    for (const t of opts.topics) await consumer.subscribe({ topic: physicalTopic(t, opts.namespace), fromBeginning: opts.fromBeginning ?? true });
+    await connectAndSubscribe(consumer, opts.topics.map((t) => physicalTopic(t, opts.namespace)), { fromBeginning: opts.fromBeginning ?? true, what: `subscribe ${opts.groupId}`, log });
     if (ownProducer) await producer.connect();
     await consumer.run({
       autoCommit: true,

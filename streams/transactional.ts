@@ -13,6 +13,7 @@ import { logicalTopic, physicalTopic } from './naming';
 import { newCounters, type Counters } from './outcome';
 import { isRejected, toRecord, type AnyRecord } from './record';
 import { createSerde, type Serde } from './serde';
+import { connectAndSubscribe } from './subscribe';
 
 /** An Avro output to a contract topic, or raw bytes to any topic (changelogs, tombstones). */
 export type TxOutput =
@@ -210,8 +211,7 @@ export async function runTransactionalProcessor<T extends Topic>(opts: Transacti
 
   try {
     await producer.connect();
-    await consumer.connect();
-    for (const t of opts.topics) await consumer.subscribe({ topic: physicalTopic(t, opts.namespace), fromBeginning: opts.fromBeginning ?? true });
+    await connectAndSubscribe(consumer, opts.topics.map((t) => physicalTopic(t, opts.namespace)), { fromBeginning: opts.fromBeginning ?? true, what: `subscribe ${opts.groupId}`, log });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: opts.concurrency ?? 1, eachBatch });
   } catch (err) {
     await consumer.disconnect().catch(() => undefined);
