@@ -117,7 +117,9 @@ export function startKafka(cfg: Config, java: string, libs: string, tls: TlsMate
   );
   const log4j = path.join(l.kafkaConfigDir, 'log4j.properties');
   fs.writeFileSync(log4j, LOG4J);
-  const jvm = ['-Xms256m', '-Xmx512m', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${log4j}`];
+  // A dev stack lives for days and every test run leaves its namespaced topics: at ~15,000
+  // partitions a 512 MiB heap ran out (OutOfMemoryError, the broker stopped answering).
+  const jvm = ['-Xms256m', '-Xmx1536m', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${log4j}`];
   // Class-data sharing: the first broker run dumps the classes it loaded at exit; later starts
   // map them instead of parsing ~60 jars again.
   const cds = path.join(path.dirname(libs), `cds-java${javaTag(java)}.jsa`);
