@@ -10,6 +10,7 @@ import { startHsmRole } from '../../hsm/role';
 import type { WorkloadRisk } from '../../schemas/types';
 import { createProducer, physicalTopic, readTopic, type Producer } from '../../streams';
 import { privateHsmPool } from '../support/hsm-pool-fixture';
+import { pollFor } from '../support/poll';
 import type { TempSoftHsm } from '../support/softhsm-temp';
 
 // `run --role hsm` on the real stack: risk.workload records through Kafka (Avro), partitions as
@@ -29,14 +30,7 @@ let store: EsdbEventStore;
 const metrics = new MetricsRegistry();
 const handledWith = (plan: string) => metrics.counter('foresight_hsm_workload_records_total', '').get({ plan });
 
-async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  for (let waited = 0; waited < timeoutMs; waited += 250) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const waitFor = <T>(what: string, f: () => Promise<T | undefined>) => pollFor(what, f);
 
 async function types(stream: string): Promise<string[]> {
   const out: string[] = [];

@@ -8,6 +8,7 @@ import { startHsmRole } from '../../hsm/role';
 import type { WorkloadRisk } from '../../schemas/types';
 import { createProducer } from '../../streams';
 import { privateHsmPool, type PrivatePool } from '../support/hsm-pool-fixture';
+import { pollFor } from '../support/poll';
 
 // A forecast waiting for its lead time is held in the hsm role's memory. Restarted after the
 // group committed that forecast, the role must still allocate when the lead time comes, without
@@ -37,13 +38,7 @@ async function types(stream: string): Promise<string[]> {
   return out;
 }
 
-async function waitFor(what: string, f: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  for (let waited = 0; waited < timeoutMs; waited += 250) {
-    if (await f()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const waitFor = (what: string, f: () => Promise<boolean>) => pollFor(what, async () => ((await f()) ? true : undefined));
 
 test('given a forecast waiting for its lead time and the role restarted, when the lead time comes, then the restarted role allocates', async () => {
   const clock = new ManualClock(T0);

@@ -15,6 +15,7 @@ import type { AdminAlert, WorkloadRisk } from '../../schemas/types';
 import { createProducer, physicalTopic, readTopic, type Producer } from '../../streams';
 import { testNamespaces } from '../support/namespaces';
 import { privateHsmPool } from '../support/hsm-pool-fixture';
+import { pollFor } from '../support/poll';
 import type { TempSoftHsm } from '../support/softhsm-temp';
 
 // Issue 10: the HSM goes away under `run --role hsm` (real Kafka, registry, event store and a
@@ -39,14 +40,7 @@ const logs: string[] = [];
 const metrics = new MetricsRegistry();
 const handled = () => ['allocate', 'hold', 'wait', 'release', 'exhausted'].reduce((n, plan) => n + metrics.counter('foresight_hsm_workload_records_total', '').get({ plan }), 0);
 
-async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  for (let waited = 0; waited < timeoutMs; waited += 250) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}; role log tail:\n${logs.slice(-15).join('\n')}`);
-}
+const waitFor = <T>(what: string, f: () => Promise<T | undefined>) => pollFor(what, f, { context: () => `role log tail:\n${logs.slice(-15).join('\n')}` });
 
 async function events(net: string): Promise<Array<{ type: string; data: Record<string, unknown> }>> {
   const out: Array<{ type: string; data: Record<string, unknown> }> = [];
