@@ -121,7 +121,14 @@ export async function committedOffsets(conn: KafkaConnection, groupId: string, t
   const admin = createKafka(conn, 'foresight-admin', log).admin();
   try {
     await admin.connect();
-    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    // On a fresh broker the group's coordinator may still be loading (NOT_COORDINATOR): retriable.
+    const [t] = await withRetry(
+      () =>
+        admin.fetchOffsets({ groupId, topics: [topic] }).catch((err: unknown) => {
+          throw kafkaError(err, `read the offsets of ${groupId} on ${topic}`);
+        }),
+      { retries: 8, initialMs: 250, maxMs: 5000 },
+    );
     const out = new Map<number, bigint>();
     for (const p of t?.partitions ?? []) out.set(p.partition, BigInt(p.offset) < 0n ? 0n : BigInt(p.offset));
     return out;
