@@ -150,11 +150,17 @@ function normalise(type: string, data: unknown): string {
   const kept: Record<string, unknown> = {};
   if (data && typeof data === 'object') {
     for (const [k, v] of Object.entries(data as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1))) {
-      if (KEPT.test(k) && (typeof v !== 'object' || v === null || Array.isArray(v))) kept[k] = v;
+      if (!KEPT.test(k) || (typeof v === 'object' && v !== null && !Array.isArray(v))) continue;
+      // Which free partition of an HSM a network gets depends on which network the pool served
+      // first: networks on different Kafka partitions are handled concurrently, in any order.
+      kept[k] = k === 'partitions' && Array.isArray(v) ? v.map((p) => ({ ...(p as object), label: undefined })) : v;
     }
   }
   return `${type} ${JSON.stringify(kept)}`;
 }
+
+/** Streams every client network writes to (the pool's, each HSM's): their order across networks is concurrency, not a decision. */
+export const isSharedStream = (stream: string): boolean => stream.startsWith('hsm-');
 
 /**
  * Each record as its eventId, and for risks also what was predicted (to 6 decimals): a scorer
