@@ -45,6 +45,8 @@ export interface ScorerOptions {
 export interface Snapshot {
   access: Map<string, AccessState | undefined>;
   network: Map<string, NetState | undefined>;
+  /** Warm-up outputs handed out in the batch: an abort puts them back for the redo. */
+  taken?: Map<string, AccessRisk | WorkloadRisk>;
 }
 
 export class Scorer {
@@ -99,6 +101,7 @@ export class Scorer {
       if (v) this.network.set(k, v);
       else this.network.delete(k);
     }
+    for (const [k, v] of s.taken ?? []) this.pending.set(k, v);
   }
 
   commit(): void {
@@ -227,7 +230,10 @@ export class Scorer {
 
   private takePending(k: string): AccessRisk | WorkloadRisk | undefined {
     const r = this.pending.get(k);
-    if (r) this.pending.delete(k);
+    if (r) {
+      this.pending.delete(k);
+      if (this.snapshot) (this.snapshot.taken ??= new Map()).set(k, r);
+    }
     return r;
   }
 

@@ -160,6 +160,26 @@ describe('scorer warm-up after a restart', () => {
     }
   });
 
+  it('given a batch of warmed-up windows whose transaction aborts, when it is redone, then their outputs come again (regression: the kept outputs were handed out once and the redo found none)', () => {
+    const m = models(3, 'W');
+    try {
+      const committed = Math.floor(access.length * 0.6);
+      const restarted = new Scorer(m);
+      restarted.warmUp(access, [], new Set(access.slice(committed).map(featurePendingKey)));
+      const batch = access.slice(committed, committed + 10);
+      restarted.begin();
+      const first = restarted.scoreAccess(batch);
+      restarted.restore(restarted.end());
+      restarted.begin();
+      const redo = restarted.scoreAccess(batch);
+      restarted.end();
+      expect(first.length).toBeGreaterThan(0);
+      expect(redo).toEqual(first);
+    } finally {
+      disposeModels(m);
+    }
+  });
+
   it('given the uncommitted windows named (the group offsets read before warm-up), when more than 48 per key come again, then none is lost as a duplicate', () => {
     const m = models(3, 'W');
     const access = computeFeatures(simulate({ users: 2, vms: 2, networks: 0, days: 4, seed: 6 }).records).access.sort((x, y) => x.windowEnd - y.windowEnd);
