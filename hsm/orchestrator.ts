@@ -101,13 +101,14 @@ export class HsmOrchestrator {
       return out;
     };
     let state = await this.allocation(id);
-    // Older than a decision already taken: handled before (redelivered after a crash, or resumed);
-    // planned again against the newer state it undid later decisions (allocations, profiles).
-    if (state.forecastAt !== null && at < state.forecastAt) return { plan: { kind: 'hold', reason: `forecast older than ${state.forecastAt}: handled already` }, events: [] };
+    // Older than a decision already taken (redelivered after a crash, resumed, or arriving after a
+    // lead-time allocation): planned again against newer state it undid later decisions, so it
+    // plans no capacity and changes no profile; its policy rules may still tighten, never loosen.
+    const stale = state.forecastAt !== null && at < state.forecastAt;
 
     // 1. Risk-adaptive profile, applied to the keys before the peak arrives.
-    const profile = profileFor(r.securityRisk, state.profile);
-    const applied = await run({ kind: 'ApplyRiskProfile', clientNetworkId: id, securityRisk: r.securityRisk, profile, at }, 'profile');
+    const profile = stale && state.profile ? state.profile : profileFor(r.securityRisk, state.profile);
+    const applied = stale ? { state, events: [], replayed: false } : await run({ kind: 'ApplyRiskProfile', clientNetworkId: id, securityRisk: r.securityRisk, profile, at }, 'profile');
     state = applied.state;
     // On every record (idempotent: a crash between event and token update cannot leave it looser).
     // A retry after the HSM failed past the event finds the change written: still to be audited.
@@ -120,17 +121,17 @@ export class HsmOrchestrator {
     const facts = factsFrom(r, capacityOf(state), state.profile?.level ?? profile.level);
     for (const d of evaluatePolicy(this.d.rules, facts, now, state.ruleFiredAt)) {
       // An action that would change nothing is not taken, so it leaves no event.
-      if ((d.action === 'quarantine' && state.quarantined) || (d.action === 'lift-quarantine' && !state.quarantined)) continue;
+      if ((d.action === 'quarantine' && state.quarantined) || (d.action === 'lift-quarantine' && (!state.quarantined || stale))) continue;
       const step = `policy:${d.ruleId}:${d.action}`;
       state = await this.act(state, d, { id, at, now, securityRisk: r.securityRisk, riskLevel: facts.riskLevel, step, alertId: cid(step), run });
       ({ state } = await run({ kind: 'RecordPolicyAction', clientNetworkId: id, ruleId: d.ruleId, action: d.action, reason: d.reason, at }, step));
     }
 
     // 3. Capacity.
-    const decision = await this.planAndAct(r, state, run);
+    const decision: Plan = stale ? { kind: 'hold', reason: `forecast older than ${state.forecastAt}` } : await this.planAndAct(r, state, run);
     state = await this.allocation(id);
-    await this.freeOrphans(r, state);
-    await this.assessPool(r);
+    if (!stale) await this.freeOrphans(r, state);
+    if (!stale) await this.assessPool(r);
 
     // 4. Baseline on partitions not configured yet (new ones, or a crash before it finished).
     const current = state.profile ?? profile;

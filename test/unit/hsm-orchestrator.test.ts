@@ -219,6 +219,18 @@ describe('HSM orchestrator', () => {
     expect(await orch.poolAssignments()).toEqual({});
   });
 
+  test('given an allocation made at the start of the lead time, when a forecast from before that moment arrives late with signs of key exfiltration, then it still quarantines but plans no capacity (regression: it was skipped whole)', async () => {
+    const { store, orch } = setup();
+    const far = record({ predictedPeakTime: T0 + 180 * MIN, measuredOpsPerSec: 0 });
+    await orch.handle(far);
+    await orch.handle({ ...far, eventId: `${far.eventId}:lead-time`, timestamp: T0 + 150 * MIN });
+    const late = await orch.handle(record({ timestamp: T0 + 140 * MIN, predictedPeakTime: T0 + 180 * MIN, predictedPeakOpsPerSec: 0, measuredOpsPerSec: 0, threatIndicators: ['key-exfiltration'] }));
+    expect(late.plan.kind).toBe('hold');
+    const t = await types(store, 'allocation-net-a');
+    expect(t).toContain('PartitionQuarantined');
+    expect(t).not.toContain('PartitionsReleased');
+  });
+
   test('two client networks never get the same partition', async () => {
     const { orch } = setup();
     await orch.handle(record({ clientNetworkId: 'net-a' }));
