@@ -3,8 +3,8 @@ import { InvalidInputError } from '../core/errors';
 import { assertNever } from '../core/event';
 import type {
   AllocationEvent,
-  AuditLevel,
   HsmEvent,
+  KeyAttributesApplied,
   KeyFamily,
   KeyVersionRef,
   PartitionRef,
@@ -56,16 +56,7 @@ export type AllocationCommand =
   | { kind: 'Quarantine'; clientNetworkId: string; ruleId: string; reason: string; at: string }
   | { kind: 'LiftQuarantine'; clientNetworkId: string; ruleId: string; at: string }
   | { kind: 'RecordPolicyAction'; clientNetworkId: string; ruleId: string; action: PolicyAction; reason: string; at: string }
-  | {
-      kind: 'RecordAttributes';
-      clientNetworkId: string;
-      label: string;
-      keyLabel: string;
-      usage: { encrypt: boolean; decrypt: boolean; wrap: boolean; unwrap: boolean };
-      auditLevel: AuditLevel;
-      cause: string;
-      at: string;
-    };
+  | ({ kind: 'RecordAttributes' } & KeyAttributesApplied['data']);
 
 export interface KeyFamilyState {
   current: KeyVersionRef;

@@ -9,7 +9,7 @@ import type { HsmModule } from '../../hsm/ports';
 import { startHsmRole } from '../../hsm/role';
 import type { WorkloadRisk } from '../../schemas/types';
 import { createProducer, physicalTopic, readTopic, type Producer } from '../../streams';
-import { privateHsmPool } from '../support/hsm-pool-fixture';
+import { privateHsmPool, workloadAt } from '../support/hsm-pool-fixture';
 import { pollFor } from '../support/poll';
 import type { TempSoftHsm } from '../support/softhsm-temp';
 
@@ -38,20 +38,7 @@ async function types(stream: string): Promise<string[]> {
   return out;
 }
 
-const workload = (net: string, n: number, peak: number, over: Partial<WorkloadRisk> = {}): WorkloadRisk => ({
-  eventId: `${net}:${n}`,
-  timestamp: T0 + n * MIN,
-  clientNetworkId: net,
-  horizon: 'PT6H',
-  predictedCryptoOps: peak * 3600,
-  predictedPeakOpsPerSec: peak,
-  predictedPeakTime: T0 + 15 * MIN,
-  measuredOpsPerSec: 0,
-  securityRisk: 0.2,
-  threatIndicators: [],
-  modelVersion: 'it-1',
-  ...over,
-});
+const workload = (net: string, n: number, peak: number, over: Partial<WorkloadRisk> = {}) => workloadAt(T0, net, n, peak, over);
 
 beforeAll(async () => {
   let poolFile: string;

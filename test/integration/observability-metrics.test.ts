@@ -12,9 +12,9 @@ import { openPkcs11Module } from '../../hsm/pkcs11';
 import type { HsmModule } from '../../hsm/ports';
 import { startHsmRole } from '../../hsm/role';
 import { startPipeline, type Pipeline } from '../../roles/runner';
-import type { WorkloadRisk } from '../../schemas/types';
 import { createProducer, dropNamespace, ensureStreams, physicalTopic, type Producer } from '../../streams';
 import { createKafka } from '../../streams/kafka';
+import { workloadAt } from '../support/hsm-pool-fixture';
 import { tempSoftHsm, type TempSoftHsm } from '../support/softhsm-temp';
 
 // The pipeline as `foresight run` starts it (roles/runner.ts startPipeline), hsm and provisioner
@@ -24,7 +24,6 @@ import { tempSoftHsm, type TempSoftHsm } from '../support/softhsm-temp';
 const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const ns = `itobs${run}`;
 const T0 = Math.floor(Date.now() / 1000) * 1000;
-const MIN = 60_000;
 const hsmId = `o${run}`;
 const vaultToken = `v${run}`;
 
@@ -81,19 +80,7 @@ async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeout
   throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
 }
 
-const workload = (net: string, n: number, peak: number): WorkloadRisk => ({
-  eventId: `${net}:${n}`,
-  timestamp: T0 + n * MIN,
-  clientNetworkId: net,
-  horizon: 'PT6H',
-  predictedCryptoOps: peak * 3600,
-  predictedPeakOpsPerSec: peak,
-  predictedPeakTime: T0 + 15 * MIN,
-  measuredOpsPerSec: 0,
-  securityRisk: 0.2,
-  threatIndicators: [],
-  modelVersion: 'it-1',
-});
+const workload = (net: string, n: number, peak: number) => workloadAt(T0, net, n, peak);
 
 beforeAll(async () => {
   hsm = tempSoftHsm('fs-obs-');

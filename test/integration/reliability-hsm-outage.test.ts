@@ -14,7 +14,7 @@ import { loadPool, startHsmRole } from '../../hsm/role';
 import type { AdminAlert, WorkloadRisk } from '../../schemas/types';
 import { createProducer, physicalTopic, readTopic, type Producer } from '../../streams';
 import { testNamespaces } from '../support/namespaces';
-import { privateHsmPool } from '../support/hsm-pool-fixture';
+import { privateHsmPool, workloadAt } from '../support/hsm-pool-fixture';
 import { pollFor } from '../support/poll';
 import type { TempSoftHsm } from '../support/softhsm-temp';
 
@@ -26,7 +26,6 @@ const newNamespace = testNamespaces('ithsmout');
 const ns = newNamespace();
 const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const T0 = Math.floor(Date.now() / 1000) * 1000;
-const MIN = 60_000;
 const clock = new ManualClock(T0);
 
 let hsm: TempSoftHsm;
@@ -63,20 +62,7 @@ async function alerts(): Promise<AdminAlert[]> {
   return Promise.all(msgs.map(async (m) => (await producer.serde.decode('alerts.admin', m.value)).value as AdminAlert));
 }
 
-const workload = (net: string, n: number, over: Partial<WorkloadRisk> = {}): WorkloadRisk => ({
-  eventId: `${net}:${n}`,
-  timestamp: T0 + n * MIN,
-  clientNetworkId: net,
-  horizon: 'PT6H',
-  predictedCryptoOps: 300 * 3600,
-  predictedPeakOpsPerSec: 300,
-  predictedPeakTime: T0 + 15 * MIN,
-  measuredOpsPerSec: 0,
-  securityRisk: 0.2,
-  threatIndicators: [],
-  modelVersion: 'it-1',
-  ...over,
-});
+const workload = (net: string, n: number, over: Partial<WorkloadRisk> = {}) => workloadAt(T0, net, n, 300, over);
 
 /** Keys in a partition's token, by label and class, with their usage: what the HSM really holds. */
 async function tokenKeys(net: string): Promise<string[]> {

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { loadConfig, type Config } from '../../core/config';
 import { openPkcs11Module } from '../../hsm/pkcs11';
 import type { HsmModule } from '../../hsm/ports';
+import type { WorkloadRisk } from '../../schemas/types';
 import { tempSoftHsm, type TempSoftHsm } from './softhsm-temp';
 
 export interface PrivatePool {
@@ -33,4 +34,22 @@ planner: { reserveFraction: 0 }
 `,
   );
   return { hsm, mod, cfg, poolFile };
+}
+
+/** Forecast `n` for a network, `n` minutes after `t0`, peaking at `peak` ops/s 15 minutes after `t0`. */
+export function workloadAt(t0: number, net: string, n: number, peak: number, over: Partial<WorkloadRisk> = {}): WorkloadRisk {
+  return {
+    eventId: `${net}:${n}`,
+    timestamp: t0 + n * 60_000,
+    clientNetworkId: net,
+    horizon: 'PT6H',
+    predictedCryptoOps: peak * 3600,
+    predictedPeakOpsPerSec: peak,
+    predictedPeakTime: t0 + 15 * 60_000,
+    measuredOpsPerSec: 0,
+    securityRisk: 0.2,
+    threatIndicators: [],
+    modelVersion: 'it-1',
+    ...over,
+  };
 }
