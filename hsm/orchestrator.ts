@@ -1,11 +1,11 @@
-import { InvalidInputError } from '../core/errors';
+import { InvalidInputError, UnavailableError } from '../core/errors';
 import { assertNever } from '../core/event';
 import { silentLogger, type Logger } from '../core/log';
 import { handleCommand, loadStream } from '../eventstore/handler';
 import type { EventStorePort } from '../eventstore/port';
 import type { AdminAlert, WorkloadRisk } from '../schemas/types';
 import { policyAlert, poolExhaustedAlert, poolLowAlert } from './alerts';
-import { PartitionTakenError, allocationDecider, capacityOf, hsmDecider, type AllocationCommand, type AllocationState, type HsmCommand } from './allocation';
+import { PartitionTakenError, allocationDecider, capacityOf, hsmDecider, type AllocationCommand, type AllocationState, type HsmCommand, type HsmState } from './allocation';
 import {
   allocationStream,
   hsmStream,
@@ -85,8 +85,8 @@ export class HsmOrchestrator {
     return { state: r.state, events: r.events.map((e) => ({ type: e.type, data: e.data }) as AllocationEvent), replayed: r.alreadyApplied };
   }
 
-  private async execHsm(cmd: HsmCommand, commandId: string): Promise<void> {
-    await handleCommand(this.d.store, { stream: hsmStream(cmd.hsmId), decider: hsmDecider, command: cmd, commandId, now: cmd.at });
+  private async execHsm(cmd: HsmCommand, commandId: string): Promise<HsmState> {
+    return (await handleCommand(this.d.store, { stream: hsmStream(cmd.hsmId), decider: hsmDecider, command: cmd, commandId, now: cmd.at })).state;
   }
 
   async handle(r: WorkloadRisk): Promise<HandledWorkload> {
@@ -374,8 +374,10 @@ export class HsmOrchestrator {
     for (const part of parts) {
       // A claim this record made, freed since as an orphan (a crash before its allocation), is
       // skipped as a repeat of its command: claim again under a new id until it is really ours.
-      for (let n = 0; (await this.poolAssignments())[part.label] !== r.clientNetworkId; n++) {
-        await this.execHsm({ kind: 'AssignPartition', hsmId: part.hsmId, label: part.label, clientNetworkId: r.clientNetworkId, at }, `${r.eventId}:assign:${part.label}${n ? `:${n}` : ''}`);
+      const assign = (n: number) =>
+        this.execHsm({ kind: 'AssignPartition', hsmId: part.hsmId, label: part.label, clientNetworkId: r.clientNetworkId, at }, `${r.eventId}:assign:${part.label}${n ? `:${n}` : ''}`);
+      if ((await assign(0)).assigned[part.label] !== r.clientNetworkId && (await assign(1)).assigned[part.label] !== r.clientNetworkId) {
+        throw new UnavailableError('hsm', `partition ${part.label} could not be claimed for ${r.clientNetworkId}; retry`);
       }
       await this.d.partitions.ensure(part.label);
     }

@@ -186,7 +186,17 @@ export function createSerde(opts: {
       );
       writers.set(id, p);
       p.catch((err: unknown) => {
-        if (err instanceof BadRecordError && err.reason === 'unknown-schema-id') unknownUntil.set(id, now() + unknownTtl);
+        if (err instanceof BadRecordError && err.reason === 'unknown-schema-id') {
+          // Garbage naming many distinct ids must not grow the maps for ever: drop the expired.
+          if (unknownUntil.size >= 1000) {
+            for (const [old, until] of unknownUntil) {
+              if (now() < until) continue;
+              unknownUntil.delete(old);
+              writers.delete(old);
+            }
+          }
+          unknownUntil.set(id, now() + unknownTtl);
+        }
         else writers.delete(id);
       });
     }
